@@ -1,0 +1,1 @@
+"""Test helpers shared by every tier: server launchers, waits, free ports."""

@@ -1,0 +1,5 @@
+"""`python -m zkpy` runs the `zkpy` console script."""
+
+from zkpy.cli import main
+
+main()

@@ -1,0 +1,243 @@
+"""Group commit for the asyncio runtime: append per request, one fdatasync per batch.
+
+Interface (both implementations, loop thread only)::
+
+    c.append(zxid, payload)        # buffer one record (cheap: encode + bytearray +=)
+    fut = c.commit()               # once per loop turn: Future[int] -> durable zxid
+    c.roll()                       # next batch starts a new segment (snapshot time)
+    await c.aclose()
+
+`commit()` covers every record appended before it. The future resolves with the last
+durable zxid, or fails with StorageError; after a failure the committer is stuck (every
+later commit fails at once) because zxids after the failed batch cannot be written
+without a gap: the runtime must stop taking writes and restart the member (recovery
+then reads exactly what is durable). Never acknowledge a write before its future is done.
+
+Two strategies:
+
+* ThreadCommitter (default): a dedicated fsync thread, woken directly through a
+  threading.Condition (no executor round trip), writes and fdatasyncs the batch and
+  resolves the futures with loop.call_soon_threadsafe. While it syncs, the loop keeps
+  answering reads and buffers the next batch; the thread takes everything queued at once
+  (batches pile up into one fsync under load).
+* InlineCommitter: write + fdatasync right on the loop thread inside commit(); the loop
+  is blocked for the fsync, so reads wait behind it.
+
+Measured with tests/bench/bench_txnlog.py (2 vCPU VM, ext4 on virtio disk, fdatasync on,
+64 MiB preallocation, 100-byte payloads, 256 writers in a closed loop + one reader
+probing loop latency), `python tests/bench/bench_txnlog.py --seconds 5`:
+
+    strategy  writes/s  batches/s  avg batch  fsync p50  read lag p50/p99 (ms)
+    inline      24.5k     1.15k      21.3      0.79 ms     0.74 / 1.95
+    thread      38.2k     0.98k      39.1      0.94 ms     0.01 / 0.09
+
+The threaded committer wins on both counts here: the loop does not wait for the
+disk, so reads are answered within ~0.1 ms even at p99 instead of behind a ~0.8 ms
+fdatasync, and write throughput is higher because encoding the next batch overlaps the
+current fsync. (The DESIGN.md probe that favoured inline measured a thread-pool round
+trip, ~150 us; a condition-variable wake-up of one dedicated thread is cheaper.)
+See the bench's output for the numbers of the current machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+from .errors import StorageError
+from .logformat import encode_record
+from .txnlog import TxnLog, check_order
+
+
+@dataclass(slots=True)
+class _Batch:
+    data: bytearray
+    first: int
+    last: int
+    roll: bool
+    futures: list[asyncio.Future[int]] = field(default_factory=list)
+
+
+class _Base:
+    def __init__(self, log: TxnLog, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.log = log
+        self.loop = loop or asyncio.get_running_loop()
+        self.last_zxid = log.last_zxid
+        self._buf = bytearray()
+        self._first = 0
+        self._roll = False
+        self._failed: StorageError | None = None
+        self.batches = 0  # fsyncs done (for metrics)
+        self.records = 0
+
+    def append(self, zxid: int, payload: bytes) -> None:
+        check_order(self.last_zxid, zxid)
+        if not self._buf:
+            self._first = zxid
+        self._buf += encode_record(zxid, payload)
+        self.last_zxid = zxid
+        self.records += 1
+
+    def roll(self) -> None:
+        self._roll = True
+
+    def _take(self) -> _Batch | None:
+        if not self._buf:
+            return None
+        b = _Batch(self._buf, self._first, self.last_zxid, self._roll)
+        self._buf = bytearray()
+        self._roll = False
+        return b
+
+    def _done_future(self, result: int | None, exc: BaseException | None) -> asyncio.Future[int]:
+        fut: asyncio.Future[int] = self.loop.create_future()
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            assert result is not None
+            fut.set_result(result)
+        return fut
+
+    @property
+    def failed(self) -> StorageError | None:
+        return self._failed
+
+
+class InlineCommitter(_Base):
+    """write + fdatasync on the calling (loop) thread inside commit()."""
+
+    def commit(self) -> asyncio.Future[int]:
+        if self._failed is not None:
+            return self._done_future(None, self._failed)
+        batch = self._take()
+        if batch is None:
+            return self._done_future(self.log.durable_zxid, None)
+        try:
+            if batch.roll:
+                self.log.roll()
+            self.log.write_batch(batch.data, batch.first, batch.last)
+        except StorageError as e:
+            self._failed = e
+            return self._done_future(None, e)
+        self.batches += 1
+        return self._done_future(self.log.durable_zxid, None)
+
+    async def aclose(self) -> None:
+        self.log.close()
+
+
+class ThreadCommitter(_Base):
+    """A dedicated fsync thread woken through a Condition; results via call_soon_threadsafe."""
+
+    def __init__(self, log: TxnLog, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        super().__init__(log, loop)
+        self._cv = threading.Condition(threading.Lock())
+        self._queue: deque[_Batch] = deque()
+        self._stop = False
+        self._durable = log.durable_zxid
+        self._handed = log.durable_zxid  # last zxid given to the thread
+        self._waiters: list[tuple[int, asyncio.Future[int]]] = []
+        self._thread = threading.Thread(target=self._run, name="zkpy-fsync", daemon=True)
+        self._thread.start()
+
+    def commit(self) -> asyncio.Future[int]:
+        if self._failed is not None:
+            return self._done_future(None, self._failed)
+        batch = self._take()
+        fut: asyncio.Future[int] = self.loop.create_future()
+        if batch is None:
+            if self._handed <= self._durable:
+                fut.set_result(self._durable)
+            else:  # records handed over earlier are still being synced
+                self._waiters.append((self._handed, fut))
+            return fut
+        batch.futures.append(fut)
+        self._handed = batch.last
+        with self._cv:
+            self._queue.append(batch)
+            self._cv.notify()
+        return fut
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue and not self._stop:
+                    self._cv.wait()
+                if not self._queue and self._stop:
+                    return
+                work = list(self._queue)
+                self._queue.clear()
+            for group in _merge(work):
+                futures = [f for b in group for f in b.futures]
+                exc: StorageError | None = None
+                try:
+                    if group[0].roll:
+                        self.log.roll()
+                    data = group[0].data if len(group) == 1 else b"".join(b.data for b in group)
+                    self.log.write_batch(data, group[0].first, group[-1].last)
+                    self.batches += 1
+                except StorageError as e:
+                    exc = e
+                except BaseException as e:  # noqa: BLE001 - must never leave futures hanging
+                    exc = StorageError("txn log thread", str(self.log.dir), OSError(0, repr(e)))
+                self.loop.call_soon_threadsafe(self._resolve, futures, self.log.durable_zxid, exc)
+                if exc is not None:
+                    self._fail_rest(exc)
+                    return
+
+    def _fail_rest(self, exc: StorageError) -> None:
+        with self._cv:
+            rest = [f for b in self._queue for f in b.futures]
+            self._queue.clear()
+            self._stop = True
+        self._failed = exc
+        if rest:
+            self.loop.call_soon_threadsafe(self._resolve, rest, 0, exc)
+
+    def _resolve(
+        self, futures: list[asyncio.Future[int]], durable: int, exc: StorageError | None
+    ) -> None:
+        if exc is not None:
+            self._failed = exc
+        else:
+            self._durable = durable
+        if self._waiters:
+            keep = []
+            for z, f in self._waiters:
+                if exc is not None or z <= durable:
+                    futures.append(f)
+                else:
+                    keep.append((z, f))
+            self._waiters = keep
+        for f in futures:
+            if f.done():
+                continue
+            if exc is not None:
+                f.set_exception(exc)
+            else:
+                f.set_result(durable)
+
+    async def aclose(self) -> None:
+        """Finish queued batches, stop the thread, close the log."""
+        with self._cv:
+            self._stop = True
+            self._cv.notify()
+        await asyncio.to_thread(self._thread.join)
+        self.log.close()
+
+
+def _merge(work: list[_Batch]) -> list[list[_Batch]]:
+    """Consecutive batches become one write + one fsync unless a roll separates them."""
+    groups: list[list[_Batch]] = []
+    for b in work:
+        if groups and not b.roll:
+            groups[-1].append(b)
+        else:
+            groups.append([b])
+    return groups
+
+
+GroupCommitter = ThreadCommitter
+"""The default strategy (see the measurements above)."""

@@ -1,0 +1,210 @@
+"""Txn log segment format and the segment scanner (no writing here).
+
+Segment file::
+
+    file header  16 bytes: magic b"ZKPL", version u32 = 1, reserved u64 = 0
+    record       16-byte header: crc32 u32, length u32, zxid u64; then `length` payload bytes
+    ...
+    zero fill    the preallocated rest of the file
+
+All integers big-endian. The CRC (zlib.crc32) covers length, zxid and payload, so a flipped
+bit anywhere in a record is caught. zxid is never 0, so an all-zero record header marks the
+end of the written part (the zero fill of preallocation).
+
+Damage classification (what the scanner reports, what recovery does with it):
+
+* the written part ends cleanly (zero header or EOF, only zeros after): fine.
+* a bad record (CRC mismatch, length past EOF, truncated header, non-zero bytes after the
+  zero header) with NO valid record anywhere after it: a torn tail -- the last write never
+  finished before a crash. Everything before it is intact; recovery truncates it with a
+  warning. Anything after the last fsync may be in any state, and nothing after the last
+  fsync was acknowledged, so nothing acknowledged is lost.
+* a bad record followed by a valid record later in the file: damage in the MIDDLE of the
+  history -> CorruptHistoryError naming file and offset. (A crash that persisted the pages
+  of an unsynced batch out of order can in principle look like this too; we then refuse
+  rather than guess, which is loud and safe.)
+* a valid record whose zxid does not follow its predecessor: a zxid gap -> refuse.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CorruptHistoryError
+from .layout import follows
+
+LOG_MAGIC = b"ZKPL"
+LOG_VERSION = 1
+FILE_HEADER = struct.Struct(">4sIQ")
+FILE_HEADER_LEN = FILE_HEADER.size  # 16
+REC_HEADER = struct.Struct(">IIQ")  # crc32, payload length, zxid
+REC_HEADER_LEN = REC_HEADER.size  # 16
+_LEN_ZXID = struct.Struct(">IQ")
+MAX_RECORD_BYTES = 64 * 1024 * 1024  # a payload larger than this is treated as damage
+_NONZERO = re.compile(rb"[^\x00]")
+
+
+def file_header() -> bytes:
+    return FILE_HEADER.pack(LOG_MAGIC, LOG_VERSION, 0)
+
+
+def encode_record(zxid: int, payload: bytes) -> bytes:
+    """One record: header + payload (the CRC covers length, zxid and payload)."""
+    tail = _LEN_ZXID.pack(len(payload), zxid)
+    crc = zlib.crc32(payload, zlib.crc32(tail))
+    return crc.to_bytes(4, "big") + tail + payload
+
+
+@dataclass(slots=True)
+class Damage:
+    """A torn tail found by a scan: bytes [offset, garbage_end) are not valid records."""
+
+    offset: int
+    garbage_end: int
+    reason: str
+
+
+class SegmentScan:
+    """Iterate the valid records of one segment; afterwards `end`, `torn` describe the tail.
+
+    Iterating yields (offset, zxid, payload). Raises CorruptHistoryError for damage in the
+    middle of the segment (see module docstring). `prev_zxid` is the zxid before this
+    segment's first record (None: unknown) and is used for the continuity check.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], prev_zxid: int | None = None) -> None:
+        self.path = Path(path)
+        self.prev_zxid = prev_zxid
+        self.first_zxid: int | None = None
+        self.last_zxid: int | None = prev_zxid
+        self.count = 0
+        self.end = 0  # offset just after the last valid record (or header)
+        self.size = 0
+        self.torn: Damage | None = None
+        self.header_missing = False  # file too short / zero header: segment has no records
+
+    def __iter__(self) -> Iterator[tuple[int, int, bytes]]:
+        with open(self.path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            self.size = size
+            if size == 0:
+                self.header_missing = True
+                return
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                yield from self._scan(mm, size)
+
+    def run(self) -> SegmentScan:
+        """Scan without keeping payloads; returns self."""
+        for _ in self:
+            pass
+        return self
+
+    def _scan(self, mm: mmap.mmap, size: int) -> Iterator[tuple[int, int, bytes]]:
+        if size < FILE_HEADER_LEN or mm[:FILE_HEADER_LEN] == bytes(FILE_HEADER_LEN):
+            if _NONZERO.search(mm, 0) is not None and size >= FILE_HEADER_LEN:
+                raise CorruptHistoryError("zero file header followed by data", str(self.path), 0)
+            self.header_missing = True
+            self.torn = Damage(0, size, "file header missing or incomplete") if size else None
+            return
+        magic, version, _ = FILE_HEADER.unpack_from(mm, 0)
+        if magic != LOG_MAGIC or version != LOG_VERSION:
+            raise CorruptHistoryError(
+                f"not a zkpy txn log (magic {magic!r}, version {version})", str(self.path), 0
+            )
+        off = FILE_HEADER_LEN
+        self.end = off
+        view = memoryview(mm)
+        try:
+            while True:
+                if off + REC_HEADER_LEN > size:
+                    if _NONZERO.search(mm, off) is not None:
+                        self._damage(mm, size, off, "record header cut short by end of file")
+                    return
+                crc, length, zxid = REC_HEADER.unpack_from(mm, off)
+                if crc == 0 and length == 0 and zxid == 0:
+                    m = _NONZERO.search(mm, off)
+                    if m is not None:
+                        self._damage(mm, size, off, f"non-zero bytes at {m.start()} after end marker")
+                    return
+                end = off + REC_HEADER_LEN + length
+                if length > MAX_RECORD_BYTES or end > size:
+                    self._damage(mm, size, off, f"record length {length} runs past end of file")
+                    return
+                if zlib.crc32(view[off + 4 : end]) != crc:
+                    self._damage(mm, size, off, f"CRC mismatch in record (zxid {zxid:#x}?)")
+                    return
+                if self.last_zxid is not None and not follows(self.last_zxid, zxid):
+                    raise CorruptHistoryError(
+                        f"zxid gap: {zxid:#x} follows {self.last_zxid:#x}", str(self.path), off
+                    )
+                payload = bytes(view[off + REC_HEADER_LEN : end])
+                if self.first_zxid is None:
+                    self.first_zxid = zxid
+                self.last_zxid = zxid
+                self.count += 1
+                self.end = end
+                yield off, zxid, payload
+                off = end
+        finally:
+            view.release()
+
+    def _damage(self, mm: mmap.mmap, size: int, off: int, reason: str) -> None:
+        found = _find_valid_record(mm, size, off + 1, self.last_zxid)
+        if found is not None:
+            raise CorruptHistoryError(
+                f"damaged record in the middle of the log ({reason}); a valid record "
+                f"follows at offset {found}",
+                str(self.path),
+                off,
+            )
+        garbage_end = _last_nonzero(mm, size) + 1
+        self.torn = Damage(off, max(garbage_end, off), reason)
+
+
+def _last_nonzero(mm: mmap.mmap, size: int) -> int:
+    chunk = 1 << 20
+    hi = size
+    while hi > 0:
+        lo = max(0, hi - chunk)
+        block = mm[lo:hi]
+        stripped = block.rstrip(b"\x00")
+        if stripped:
+            return lo + len(stripped) - 1
+        hi = lo
+    return -1
+
+
+def _plausible(mm: mmap.mmap, size: int, c: int, prev: int | None) -> bool:
+    crc, length, zxid = REC_HEADER.unpack_from(mm, c)
+    if zxid == 0 or length > MAX_RECORD_BYTES or c + REC_HEADER_LEN + length > size:
+        return False
+    if prev is not None and zxid <= prev:
+        return False
+    return zlib.crc32(mm[c + 4 : c + REC_HEADER_LEN + length]) == crc
+
+
+def _find_valid_record(mm: mmap.mmap, size: int, start: int, prev: int | None) -> int | None:
+    """Offset of the first position >= start holding a CRC-valid record, else None.
+
+    Zero runs are skipped with a regex (C speed); every other position is tried once.
+    """
+    next_c = start
+    p = start
+    while p + REC_HEADER_LEN <= size:
+        m = _NONZERO.search(mm, p)
+        if m is None:
+            return None
+        q = m.start()
+        for c in range(max(next_c, q - REC_HEADER_LEN + 1), min(q, size - REC_HEADER_LEN) + 1):
+            if _plausible(mm, size, c, prev):
+                return c
+        next_c = q + 1
+        p = q + 1
+    return None

@@ -1,0 +1,182 @@
+"""Group commit strategies compared: inline fdatasync on the loop vs a dedicated fsync thread.
+
+Workload: `--writers` closed-loop writers (append one record of `--payload` bytes, wait
+until durable, repeat) plus a read probe: a timer due every `--probe-ms` whose lateness is
+the time a read arriving then would have waited for the loop (reads are answered
+synchronously on the loop, so loop lag IS read latency). fdatasync on, real files.
+
+    python tests/bench/bench_txnlog.py --seconds 5 [--dir DIR] [--uvloop]
+    pytest -m bench tests/bench/bench_txnlog.py -s
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from zkpy.storage.committer import InlineCommitter, ThreadCommitter
+from zkpy.storage.txnlog import TxnLog
+
+
+def _pct(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))]
+
+
+async def _run(strategy: str, d: Path, seconds: float, writers: int, size: int, probe_ms: float) -> dict[str, float]:
+    loop = asyncio.get_running_loop()
+    log = TxnLog(d, 0)
+    c = InlineCommitter(log, loop) if strategy == "inline" else ThreadCommitter(log, loop)
+    payload = b"x" * size
+    state = {"zxid": 0, "scheduled": False, "stop": False}
+    write_lat: list[float] = []
+    probe_lag: list[float] = []
+    done = 0
+
+    def flush() -> None:
+        state["scheduled"] = False
+        c.commit()
+
+    async def writer() -> None:
+        nonlocal done
+        while not state["stop"]:
+            state["zxid"] += 1
+            t0 = time.perf_counter()
+            c.append(state["zxid"], payload)
+            if not state["scheduled"]:
+                state["scheduled"] = True
+                loop.call_soon(flush)
+            # the commit issued this turn covers us: wait on the next commit() result
+            fut = loop.create_future()
+            waiters.append(fut)
+            await fut
+            write_lat.append(time.perf_counter() - t0)
+            done += 1
+
+    waiters: list[asyncio.Future[None]] = []
+    orig_commit = c.commit
+
+    def commit_and_release() -> asyncio.Future[int]:
+        mine = waiters[:]
+        waiters.clear()
+        f = orig_commit()
+
+        def release(_: asyncio.Future[int]) -> None:
+            for w in mine:
+                if not w.done():
+                    w.set_result(None)
+
+        f.add_done_callback(release)
+        return f
+
+    c.commit = commit_and_release  # type: ignore[method-assign]
+
+    # read probe: a client thread sends one byte over a socketpair every probe_ms and
+    # times the echo, which the loop sends from a reader callback (a "read request")
+    srv, cli = socket.socketpair()
+    srv.setblocking(False)
+
+    def on_read() -> None:
+        try:
+            data = srv.recv(64)
+        except BlockingIOError:
+            return
+        srv.send(data)
+
+    loop.add_reader(srv.fileno(), on_read)
+
+    def client() -> None:
+        while not state["stop"]:
+            t0 = time.perf_counter()
+            cli.send(b"r")
+            cli.recv(1)
+            probe_lag.append(time.perf_counter() - t0)
+            time.sleep(probe_ms / 1000)
+
+    prober = threading.Thread(target=client, daemon=True)
+
+    t_start = time.perf_counter()
+    tasks = [asyncio.ensure_future(writer()) for _ in range(writers)]
+    prober.start()
+    await asyncio.sleep(seconds)
+    state["stop"] = True
+    elapsed = time.perf_counter() - t_start
+    await asyncio.gather(*tasks)
+    await asyncio.to_thread(prober.join)
+    loop.remove_reader(srv.fileno())
+    srv.close()
+    cli.close()
+    await c.aclose()
+    return {
+        "writes_per_s": done / elapsed,
+        "batches_per_s": c.batches / elapsed,
+        "avg_batch": done / max(1, c.batches),
+        "write_p50_ms": _pct(write_lat, 0.5) * 1e3,
+        "write_p99_ms": _pct(write_lat, 0.99) * 1e3,
+        "read_lag_p50_ms": _pct(probe_lag, 0.5) * 1e3,
+        "read_lag_p99_ms": _pct(probe_lag, 0.99) * 1e3,
+        "read_lag_max_ms": max(probe_lag) * 1e3 if probe_lag else float("nan"),
+        "probes": float(len(probe_lag)),
+    }
+
+
+def run(seconds: float, writers: int, size: int, probe_ms: float, base: str | None, use_uvloop: bool) -> list[tuple[str, dict[str, float]]]:
+    if use_uvloop:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    out = []
+    for strategy in ("inline", "thread"):
+        d = Path(tempfile.mkdtemp(prefix="zkpy-bench-", dir=base))
+        try:
+            out.append((strategy, asyncio.run(_run(strategy, d, seconds, writers, size, probe_ms))))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
+def report(results: list[tuple[str, dict[str, float]]], writers: int) -> str:
+    lines = [
+        f"writers={writers}",
+        "strategy  writes/s  fsyncs/s  avg batch  write p50/p99 ms  read rtt p50/p99/max ms",
+    ]
+    for name, r in results:
+        lines.append(
+            f"{name:8} {r['writes_per_s']:9.0f} {r['batches_per_s']:9.0f} {r['avg_batch']:10.1f}"
+            f"   {r['write_p50_ms']:6.2f} / {r['write_p99_ms']:6.2f}"
+            f"     {r['read_lag_p50_ms']:5.2f} / {r['read_lag_p99_ms']:5.2f} / {r['read_lag_max_ms']:5.2f}"
+        )
+    return "\n".join(lines)
+
+
+@pytest.mark.bench
+def test_bench_txnlog() -> None:
+    for w in (1, 256):
+        print("\n" + report(run(3.0, w, 100, 1.0, None, False), w))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--writers", type=int, nargs="+", default=[1, 256])
+    ap.add_argument("--payload", type=int, default=100)
+    ap.add_argument("--probe-ms", type=float, default=1.0)
+    ap.add_argument("--dir", default=None, help="parent dir for the log (default: $TMPDIR)")
+    ap.add_argument("--uvloop", action="store_true")
+    a = ap.parse_args()
+    for w in a.writers:
+        print(report(run(a.seconds, w, a.payload, a.probe_ms, a.dir, a.uvloop), w))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import asyncio
+import errno
+from pathlib import Path
+
+import pytest
+
+from zkpy.storage.committer import make_committer
+from zkpy.storage.errors import StorageError
+from zkpy.storage.layout import list_logs
+from zkpy.storage.txnlog import TxnLog
+
+from .conftest import SMALL_PREALLOC, read_all
+
+STRATEGIES = ["thread", "inline"]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_commit_batches_and_roll(tmp_path: Path, strategy: str) -> None:
+    async def main() -> list[int]:
+        c = make_committer(TxnLog(tmp_path, 0, prealloc_bytes=SMALL_PREALLOC), strategy=strategy)
+        got = []
+        for z in range(1, 4):
+            c.append(z, b"p%d" % z)
+        f1 = c.commit()
+        c.roll()
+        c.append(4, b"p4")
+        f2 = c.commit()
+        f3 = c.commit()  # nothing new: resolves once 4 is durable
+        got += [await f1, await f2, await f3]
+        got.append(await c.commit())
+        await c.aclose()
+        return got
+
+    got = asyncio.run(main())
+    assert got[0] >= 3 and got[1:] == [4, 4, 4]
+    assert [z for z, _ in read_all(tmp_path)] == [1, 2, 3, 4]
+    assert [z for z, _ in list_logs(tmp_path)] == [1, 4]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_failed_batch_fails_futures_and_sticks(tmp_path: Path, strategy: str) -> None:
+    log = TxnLog(tmp_path, 0, prealloc_bytes=SMALL_PREALLOC)
+    real = log.write_batch
+    calls = {"n": 0}
+
+    def flaky(data: bytes | bytearray, first: int, last: int) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise StorageError("write txn log", "x", OSError(errno.ENOSPC, "No space left"))
+        real(data, first, last)
+
+    log.write_batch = flaky  # type: ignore[method-assign]
+
+    async def main() -> None:
+        c = make_committer(log, strategy=strategy)
+        c.append(1, b"a")
+        assert await c.commit() == 1
+        c.append(2, b"b")
+        with pytest.raises(StorageError, match="ENOSPC"):
+            await c.commit()
+        c.append(3, b"c")
+        with pytest.raises(StorageError):
+            await c.commit()
+        assert c.failed is not None
+        await c.aclose()
+
+    asyncio.run(main())
+    assert [z for z, _ in read_all(tmp_path)] == [1]

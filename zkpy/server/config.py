@@ -305,11 +305,12 @@ def _hours(key: str, text: str) -> int:
 
 
 def _whitelist(text: str) -> frozenset[str]:
-    """FourLetterCommands.getWhiteList: comma list, trimmed; '*' anywhere = every word."""
-    words = {w.strip().lower() for w in text.split(",") if w.strip()}
+    """FourLetterCommands.isEnabled: comma list, trimmed, case-sensitive; '*' = every word;
+    srvr is always enabled (zkServer.sh needs it)."""
+    words = {w.strip() for w in text.split(",") if w.strip()}
     if "*" in words:
         return frozenset({"*"})
-    return frozenset(w for w in words if w in ALL_FOUR_LETTER_WORDS)
+    return frozenset(w for w in words if w in ALL_FOUR_LETTER_WORDS) | {"srvr"}
 
 
 # keys read from "system properties": accepted with or without the "zookeeper." prefix
@@ -426,8 +427,8 @@ class ServerConfig:
         return None
 
     def four_letter_allowed(self, word: str) -> bool:
-        """FourLetterCommands.isEnabled; isro is added when read-only mode is enabled."""
-        if "*" in self.four_letter_whitelist:
+        """FourLetterCommands.isEnabled: srvr always; isro when read-only mode is enabled."""
+        if "*" in self.four_letter_whitelist or word == "srvr":
             return True
         if word == "isro" and self.read_only_mode_enabled:
             return True
@@ -647,7 +648,7 @@ class ServerConfig:
         The admin server is off unless ``admin_port`` is given (0 = pick a free port), so a
         quick server never fights over 8080. ``overrides`` are ServerConfig field names.
         """
-        wl = frozenset(w.strip().lower() for w in four_letter_whitelist)
+        wl = frozenset(w.strip() for w in four_letter_whitelist) | {"srvr"}
         cfg = cls(
             tick_ms=tick_ms,
             data_dir=str(data_dir),

@@ -99,7 +99,7 @@ def test_known_keys_typed() -> None:
         tickTime="100", initLimit="5", syncLimit="2", dataLogDir="/logs",
         clientPortAddress="127.0.0.2", maxClientCnxns="0",
         **{
-            "4lw.commands.whitelist": " ruok, Stat ,bogus",
+            "4lw.commands.whitelist": " ruok, stat ,bogus, MNTR",
             "admin.enableServer": "false", "admin.serverPort": "9090",
             "admin.serverAddress": "127.0.0.1", "admin.commandURL": "/cmds",
             "snapCount": "50", "preAllocSize": "16", "forceSync": "no",
@@ -114,7 +114,8 @@ def test_known_keys_typed() -> None:
     assert c.tick_ms == 100 and c.init_limit_ticks == 5 and c.sync_limit_ticks == 2
     assert c.data_log_dir == "/logs" and c.client_port_address == "127.0.0.2"
     assert c.client_bind_host == "127.0.0.2" and c.max_client_cnxns == 0
-    assert c.four_letter_whitelist == frozenset({"ruok", "stat"})
+    assert c.four_letter_whitelist == frozenset({"ruok", "stat", "srvr"})
+    assert not c.four_letter_allowed("mntr")
     assert not c.admin_enabled and c.admin_port == 9090 and c.admin_address == "127.0.0.1"
     assert c.admin_command_url == "/cmds"
     assert c.snap_count == 50 and c.pre_alloc_size_kb == 16 and not c.force_sync
@@ -145,6 +146,8 @@ def test_whitelist_star_and_isro_with_read_only_mode() -> None:
     assert all(c.four_letter_allowed(w) for w in ("ruok", "mntr", "dump"))
     c = cfg()
     assert c.four_letter_allowed("srvr") and not c.four_letter_allowed("ruok")
+    c = cfg(**{"4lw.commands.whitelist": "ruok"})
+    assert c.four_letter_allowed("srvr") and c.four_letter_allowed("ruok")
     assert not c.four_letter_allowed("isro")
     assert cfg(**{"readonlymode.enabled": "true"}).four_letter_allowed("isro")
 

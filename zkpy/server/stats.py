@@ -1,0 +1,270 @@
+"""Server and per-connection counters for srvr/stat/cons/mntr (ServerStats, ServerCnxn stats).
+
+Rules:
+- Hot-path updates are plain attribute increments or one short method call; no locks,
+  no clock reads (the runtime stores a coarse monotonic ``now_ms`` on ServerStats once
+  per loop turn; responses stamp ``lresp`` from it).
+- Packet counts live on the connections only. ServerStats totals are derived from its
+  live connections plus an adjustment folded in when a connection closes or is reset,
+  so ``cs.packets_received += 1`` is the whole cost of counting a packet.
+- Latencies are whole milliseconds, as ZooKeeper's (AvgMinMaxCounter / ServerCnxn).
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from zkpy.proto.opcodes import OpCode
+
+__all__ = ["ConnectionStats", "ServerStats", "OP_SHORT_NAMES", "op_short_name", "java_double"]
+
+_LONG_MAX = (1 << 63) - 1
+
+# FinalRequestProcessor's lastOp strings (what `cons` prints as lop=).
+OP_SHORT_NAMES: dict[int, str] = {
+    OpCode.PING: "PING",
+    OpCode.CREATE_SESSION: "SESS",
+    OpCode.MULTI: "MULT",
+    OpCode.MULTI_READ: "MLTR",
+    OpCode.CREATE: "CREA",
+    OpCode.CREATE2: "CREA",
+    OpCode.CREATE_CONTAINER: "CREA",
+    OpCode.CREATE_TTL: "CREA",
+    OpCode.DELETE: "DELE",
+    OpCode.DELETE_CONTAINER: "DELE",
+    OpCode.SET_DATA: "SETD",
+    OpCode.RECONFIG: "RECO",
+    OpCode.SET_ACL: "SETA",
+    OpCode.CLOSE_SESSION: "CLOS",
+    OpCode.SYNC: "SYNC",
+    OpCode.CHECK: "CHEC",
+    OpCode.EXISTS: "EXIS",
+    OpCode.GET_DATA: "GETD",
+    OpCode.SET_WATCHES: "SETW",
+    OpCode.SET_WATCHES2: "STW2",
+    OpCode.ADD_WATCH: "ADDW",
+    OpCode.GET_ACL: "GETA",
+    OpCode.GET_CHILDREN: "GETC",
+    OpCode.GET_CHILDREN2: "GETC",
+    OpCode.GET_ALL_CHILDREN_NUMBER: "GETACN",
+    OpCode.CHECK_WATCHES: "CHKW",
+    OpCode.REMOVE_WATCHES: "REMW",
+    OpCode.WHO_AM_I: "HOMI",
+    OpCode.GET_EPHEMERALS: "GETE",
+}
+
+
+def op_short_name(op: int) -> str:
+    return OP_SHORT_NAMES.get(op, "NA")
+
+
+def java_double(value: float) -> str:
+    """Java's Double.toString: ``0.0``, ``2.8``, ``3.3529``, ``1.0E7``, ``1.5E-4``."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(float(value))  # shortest round-trip digits, always with a '.'
+    sign, digits, exponent = Decimal(repr(float(value))).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits))
+    exp10 = len(text) - 1 + exponent
+    mantissa = text[0] + "." + (text[1:] or "0")
+    return ("-" if sign else "") + f"{mantissa}E{exp10}"
+
+
+def round_avg(total: int, count: int) -> float:
+    """AvgMinMaxCounter.getAvg: total/count rounded HALF_UP to 4 decimals (0 when empty)."""
+    if count <= 0:
+        return 0.0
+    # exact decimal HALF_UP on the rational total/count
+    scaled_num = total * 10000 * 2 + count  # (2*total*10^4 + count) // (2*count) = round-half-up
+    return (scaled_num // (2 * count)) / 10000
+
+
+class ConnectionStats:
+    """One connection's counters (ServerCnxn): what `cons` prints.
+
+    The runtime increments ``packets_received`` / ``packets_sent`` directly and calls
+    ``note_response`` (or ``note_read`` / ``note_write``) once per reply to a request.
+    """
+
+    __slots__ = (
+        "server", "packets_received", "packets_sent", "session_id", "timeout_ms",
+        "established_ms", "last_op", "last_cxid", "last_zxid", "last_response_ms",
+        "last_latency_ms", "min_latency_ms", "max_latency_ms", "latency_total_ms",
+        "latency_count", "interest_ops", "_closed",
+    )
+
+    def __init__(self, server: ServerStats | None = None, *,
+                 established_ms: int | None = None) -> None:
+        self.server = server
+        self.packets_received = 0
+        self.packets_sent = 0
+        self.session_id = 0
+        self.timeout_ms = 0
+        self.established_ms = (int(time.time() * 1000) if established_ms is None
+                               else established_ms)
+        self.interest_ops = 1  # ZooKeeper prints [1] while reading, [0] when paused/closing
+        self._closed = False
+        self._reset_counters()
+        if server is not None:
+            server._live.add(self)
+
+    def _reset_counters(self) -> None:
+        self.last_op = "NA"
+        self.last_cxid = -1
+        self.last_zxid = -1
+        self.last_response_ms = 0
+        self.last_latency_ms = 0
+        self.min_latency_ms = _LONG_MAX
+        self.max_latency_ms = 0
+        self.latency_total_ms = 0
+        self.latency_count = 0
+
+    # ------------------------------------------------------------ hot path
+
+    def note_response(self, op: int, cxid: int, zxid: int, latency_ms: int = 0) -> None:
+        """A reply to a request went out (ServerCnxn.updateStatsForResponse +
+        ServerStats.updateLatency). ``cxid`` < 0 (pings, auth) keeps the last real one."""
+        if cxid >= 0:
+            self.last_cxid = cxid
+        self.last_zxid = zxid
+        self.last_op = OP_SHORT_NAMES.get(op, "NA")
+        self.last_latency_ms = latency_ms
+        if latency_ms < self.min_latency_ms:
+            self.min_latency_ms = latency_ms
+        if latency_ms > self.max_latency_ms:
+            self.max_latency_ms = latency_ms
+        self.latency_total_ms += latency_ms
+        self.latency_count += 1
+        server = self.server
+        if server is not None:
+            self.last_response_ms = server.now_ms
+            if latency_ms < server.min_latency_raw:
+                server.min_latency_raw = latency_ms
+            if latency_ms > server.max_latency_ms:
+                server.max_latency_ms = latency_ms
+            server.latency_total_ms += latency_ms
+            server.latency_count += 1
+
+    def note_read(self, op: int, xid: int, zxid: int | None = None, latency_ms: int = 0) -> None:
+        """A read answered from the tree; ``zxid`` = the reply header zxid if known."""
+        self.note_response(op, xid, self.last_zxid if zxid is None else zxid, latency_ms)
+
+    def note_write(self, op: int, xid: int, zxid: int, latency_ms: int = 0) -> None:
+        self.note_response(op, xid, zxid, latency_ms)
+
+    # ------------------------------------------------------------ views
+
+    @property
+    def min_latency(self) -> int:
+        return 0 if self.min_latency_ms == _LONG_MAX else self.min_latency_ms
+
+    @property
+    def avg_latency(self) -> int:
+        """Integer division, as ServerCnxn.getAvgLatency."""
+        return self.latency_total_ms // self.latency_count if self.latency_count else 0
+
+    def reset(self) -> None:
+        """crst: zero this connection's counters (server totals are kept)."""
+        server = self.server
+        if server is not None and not self._closed:
+            server._recv_adjust += self.packets_received
+            server._sent_adjust += self.packets_sent
+        self.packets_received = 0
+        self.packets_sent = 0
+        self._reset_counters()
+
+    def close(self) -> None:
+        """The connection is gone: fold its packet counts into the server totals."""
+        server = self.server
+        if server is None or self._closed:
+            return
+        self._closed = True
+        server._live.discard(self)
+        server._recv_adjust += self.packets_received
+        server._sent_adjust += self.packets_sent
+
+
+class ServerStats:
+    """Server-wide counters (ZooKeeper's ServerStats); reset by srst."""
+
+    def __init__(self, *, start_monotonic_ms: int | None = None) -> None:
+        self._live: set[ConnectionStats] = set()
+        self._recv_adjust = 0
+        self._sent_adjust = 0
+        now = int(time.monotonic() * 1000) if start_monotonic_ms is None else start_monotonic_ms
+        self.start_ms = now
+        self.now_ms = now  # coarse monotonic clock, refreshed by the runtime
+        self.min_latency_raw = _LONG_MAX
+        self.max_latency_ms = 0
+        self.latency_total_ms = 0
+        self.latency_count = 0
+        self.auth_failed = 0
+        self.fsync_threshold_exceed_count = 0
+        self.connection_drop_count = 0
+        self.connection_rejected = 0
+        # BufferStats client_response: -1 until the first response size is recorded
+        self.last_response_size = -1
+        self.min_response_size = -1
+        self.max_response_size = -1
+
+    def new_connection(self, *, established_ms: int | None = None) -> ConnectionStats:
+        return ConnectionStats(self, established_ms=established_ms)
+
+    def connection_closed(self, cs: ConnectionStats) -> None:
+        cs.close()
+
+    @property
+    def live_connections(self) -> int:
+        return len(self._live)
+
+    @property
+    def packets_received(self) -> int:
+        return self._recv_adjust + sum(c.packets_received for c in self._live)
+
+    @property
+    def packets_sent(self) -> int:
+        return self._sent_adjust + sum(c.packets_sent for c in self._live)
+
+    @property
+    def min_latency(self) -> int:
+        return 0 if self.min_latency_raw == _LONG_MAX else self.min_latency_raw
+
+    @property
+    def max_latency(self) -> int:
+        return self.max_latency_ms
+
+    @property
+    def avg_latency(self) -> float:
+        return round_avg(self.latency_total_ms, self.latency_count)
+
+    def uptime_ms(self, now_monotonic_ms: int | None = None) -> int:
+        now = int(time.monotonic() * 1000) if now_monotonic_ms is None else now_monotonic_ms
+        return max(0, now - self.start_ms)
+
+    def note_response_size(self, size: int) -> None:
+        """BufferStats.setLastBufferSize (optional; sizes of serialized replies)."""
+        self.last_response_size = size
+        if self.min_response_size < 0 or size < self.min_response_size:
+            self.min_response_size = size
+        if size > self.max_response_size:
+            self.max_response_size = size
+
+    def reset(self) -> None:
+        """srst: latency, packet counters and response sizes (ServerStats.reset)."""
+        self.min_latency_raw = _LONG_MAX
+        self.max_latency_ms = 0
+        self.latency_total_ms = 0
+        self.latency_count = 0
+        self._recv_adjust = -sum(c.packets_received for c in self._live)
+        self._sent_adjust = -sum(c.packets_sent for c in self._live)
+        self.last_response_size = self.min_response_size = self.max_response_size = -1
+
+    def reset_connections(self) -> None:
+        """crst: every live connection's counters."""
+        for cs in list(self._live):
+            cs.reset()

@@ -632,6 +632,11 @@ class ServerConfig:
         return cls(**kw).validate()
 
     @classmethod
+    def from_file(cls, path: str | Path) -> ServerConfig:
+        """``load_config``: zoo.cfg + dynamic file + myid + JAAS, validated."""
+        return load_config(path)
+
+    @classmethod
     def from_args(
         cls,
         *,

@@ -50,6 +50,7 @@ __all__ = [
     "render_isro",
     "render_envi",
     "render_hash",
+    "watches_by_path",
     "monitor_values",
     "environment",
     "connection_line",
@@ -252,7 +253,7 @@ def render_wchc(status: MemberStatus) -> str:
     return "".join(out)
 
 
-def _by_path(status: MemberStatus) -> dict[str, list[int]]:
+def watches_by_path(status: MemberStatus) -> dict[str, list[int]]:
     by_path: dict[str, list[int]] = {}
     for sid, paths in status.data_watches().items():
         for p in paths:
@@ -262,7 +263,7 @@ def _by_path(status: MemberStatus) -> dict[str, list[int]]:
 
 def render_wchp(status: MemberStatus) -> str:
     out: list[str] = []
-    for path, sids in _by_path(status).items():
+    for path, sids in watches_by_path(status).items():
         out.append(f"{path}\n")
         out.extend(f"\t0x{_hex(sid)}\n" for sid in sids)
     out.append("\n")

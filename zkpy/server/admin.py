@@ -715,6 +715,8 @@ class AdminServer:
             raise _BadRequest(400, "bad request line")
         if version not in ("HTTP/1.0", "HTTP/1.1"):
             raise _BadRequest(505, "HTTP version not supported")
+        if not target.startswith(("/", "http://", "https://")):
+            raise _BadRequest(400, "bad request target")
         headers: dict[str, str] = {}
         for h in text[1:]:
             name, sep, value = h.partition(":")
@@ -765,8 +767,6 @@ class AdminServer:
             target = urlsplit(target).path or "/"
             if "?" in req.target:
                 target += "?" + req.target.split("?", 1)[1]
-        if not target.startswith("/"):
-            return 400, "text/plain", b"bad request target\n", {}
         raw_path, _, query = target.partition("?")
         path = unquote(raw_path, errors="replace")
         base = self.command_url

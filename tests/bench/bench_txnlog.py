@@ -6,6 +6,7 @@ the time a read arriving then would have waited for the loop (reads are answered
 synchronously on the loop, so loop lag IS read latency). fdatasync on, real files.
 
     python tests/bench/bench_txnlog.py --seconds 5 [--dir DIR] [--uvloop]
+    python tests/bench/bench_txnlog.py --snapshot-nodes 500000   # forked vs blocking snapshot
     pytest -m bench tests/bench/bench_txnlog.py -s
 """
 
@@ -23,6 +24,8 @@ from pathlib import Path
 import pytest
 
 from zkpy.storage.committer import InlineCommitter, ThreadCommitter
+from zkpy.storage.snapformat import SnapNode, SnapshotImage
+from zkpy.storage.snapshot import SnapshotTaker, write_snapshot
 from zkpy.storage.txnlog import TxnLog
 
 
@@ -159,6 +162,122 @@ def report(results: list[tuple[str, dict[str, float]]], writers: int) -> str:
     return "\n".join(lines)
 
 
+class _Node:
+    __slots__ = ("data", "acl", "stat", "children")
+
+    def __init__(self, data: bytes, acl: tuple[tuple[int, str, str], ...], stat: tuple[int, ...]) -> None:
+        self.data = data
+        self.acl = acl
+        self.stat = stat
+        self.children: set[str] = set()
+
+
+def _tree(n_nodes: int) -> dict[str, _Node]:
+    acl = ((31, "world", "anyone"),)
+    tree = {"/": _Node(b"", acl, (0,) * 9)}
+    fanout = 1000
+    for i in range(n_nodes - 1):
+        parent = "/" if i < fanout else f"/n{i // fanout - 1}"
+        path = f"/n{i}" if i < fanout else f"{parent}/c{i}"
+        tree[path] = _Node(b"v" * 100, acl, (i, i, 1700000000000, 1700000000000, 1, 0, 0, 0, i))
+        tree[parent].children.add(path.rsplit("/", 1)[1])
+    return tree
+
+
+def _image(tree: dict[str, _Node], zxid: int) -> SnapshotImage:
+    def nodes():  # type: ignore[no-untyped-def]
+        stack = ["/"]
+        while stack:
+            path = stack.pop()
+            n = tree[path]
+            yield SnapNode(path, n.data, n.acl, *n.stat)
+            base = "" if path == "/" else path
+            stack.extend(f"{base}/{c}" for c in sorted(n.children, reverse=True))
+
+    return SnapshotImage(zxid, nodes(), [], None)
+
+
+async def _snap_run(mode: str, d: Path, tree: dict[str, _Node], probe_ms: float) -> dict[str, float]:
+    """Read RTT while a snapshot of `tree` is taken: forked child vs blocking the loop."""
+    loop = asyncio.get_running_loop()
+    srv, cli = socket.socketpair()
+    srv.setblocking(False)
+    rtts: list[float] = []
+    stop = threading.Event()
+
+    def on_read() -> None:
+        try:
+            srv.send(srv.recv(64))
+        except BlockingIOError:
+            pass
+
+    loop.add_reader(srv.fileno(), on_read)
+
+    def client() -> None:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            cli.send(b"r")
+            cli.recv(1)
+            rtts.append(time.perf_counter() - t0)
+            time.sleep(probe_ms / 1000)
+
+    th = threading.Thread(target=client, daemon=True)
+    th.start()
+    await asyncio.sleep(0.3)
+    t0 = time.perf_counter()
+    fork_ms = 0.0
+    if mode == "fork":
+        taker = SnapshotTaker(d, loop)
+        fut = taker.start(1, lambda: _image(tree, 1))
+        fork_ms = taker.last_fork_ms
+        assert fut is not None
+        # the parent keeps changing its tree meanwhile (copy-on-write faults)
+        while not fut.done():
+            for i in range(200):
+                tree[f"/n{i}"].stat = (i + 1,) * 9
+            await asyncio.sleep(0.001)
+        await fut
+    else:
+        write_snapshot(d, _image(tree, 1))
+    total_ms = (time.perf_counter() - t0) * 1e3
+    await asyncio.sleep(0.2)
+    stop.set()
+    await asyncio.to_thread(th.join)
+    loop.remove_reader(srv.fileno())
+    srv.close()
+    cli.close()
+    return {
+        "fork_ms": fork_ms,
+        "total_ms": total_ms,
+        "rtt_p50_ms": _pct(rtts, 0.5) * 1e3,
+        "rtt_p99_ms": _pct(rtts, 0.99) * 1e3,
+        "rtt_max_ms": max(rtts) * 1e3,
+    }
+
+
+def snapshot_bench(n_nodes: int, base: str | None) -> str:
+    t0 = time.perf_counter()
+    tree = _tree(n_nodes)
+    lines = [f"snapshot of {n_nodes} znodes (tree built in {time.perf_counter() - t0:.1f} s)",
+             "mode      fork() ms  snapshot ms  read rtt p50/p99/max ms"]
+    for mode in ("fork", "blocking"):
+        d = Path(tempfile.mkdtemp(prefix="zkpy-snapbench-", dir=base))
+        try:
+            r = asyncio.run(_snap_run(mode, d, tree, 1.0))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        lines.append(
+            f"{mode:9} {r['fork_ms']:9.1f} {r['total_ms']:12.0f}    "
+            f"{r['rtt_p50_ms']:.2f} / {r['rtt_p99_ms']:.2f} / {r['rtt_max_ms']:.1f}"
+        )
+    return "\n".join(lines)
+
+
+@pytest.mark.bench
+def test_bench_snapshot() -> None:
+    print("\n" + snapshot_bench(200_000, None))
+
+
 @pytest.mark.bench
 def test_bench_txnlog() -> None:
     for w in (1, 256):
@@ -173,7 +292,12 @@ def main() -> None:
     ap.add_argument("--probe-ms", type=float, default=1.0)
     ap.add_argument("--dir", default=None, help="parent dir for the log (default: $TMPDIR)")
     ap.add_argument("--uvloop", action="store_true")
+    ap.add_argument("--snapshot-nodes", type=int, default=0,
+                    help="instead: measure a forked vs blocking snapshot of N znodes")
     a = ap.parse_args()
+    if a.snapshot_nodes:
+        print(snapshot_bench(a.snapshot_nodes, a.dir))
+        return
     for w in a.writers:
         print(report(run(a.seconds, w, a.payload, a.probe_ms, a.dir, a.uvloop), w))
 

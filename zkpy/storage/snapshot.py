@@ -10,9 +10,20 @@ so replaying a command on a tree that already contains its effect is wrong (a cr
 would fail with NODEEXISTS, a sequential create would make a second node). A snapshot must
 therefore be the exact tree at one zxid. os.fork() gives that for the price of copying
 the page tables: the child walks the frozen copy-on-write image and writes the file,
-the parent returns to its loop at once. Measured with tests/bench/bench_snapshot.py: see
-SnapshotTaker's docstring. An incremental copy-on-write tree would avoid fork but make
-every write on the hot path pay for versioning; fork puts the cost only at snapshot time.
+the parent returns to its loop at once. An incremental copy-on-write tree would avoid fork
+but make every write on the hot path pay for versioning; fork puts the cost only at
+snapshot time. Measured (2 vCPU VM, 500,000 znodes of 100 bytes, a client timing a 1-byte
+echo served by the loop every 1 ms while the parent keeps mutating its tree):
+
+    python tests/bench/bench_txnlog.py --snapshot-nodes 500000
+
+    mode       fork() stall  snapshot done  read rtt p50 / p99 / max
+    fork          15.4 ms        4.97 s      0.06 / 4.01 / 19.8 ms
+    blocking         -           3.13 s      0.06 / 0.41 / 3114 ms
+
+The forked writer costs one ~15 ms pause (page-table copy) plus copy-on-write faults
+while the child runs (the child competes for one of the two cores); writing the same
+snapshot on the loop would stop serving for 3.1 s.
 """
 
 from __future__ import annotations

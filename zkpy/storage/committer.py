@@ -60,6 +60,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import StorageError
@@ -98,6 +99,25 @@ class _Base:
 
     def roll(self) -> None:
         self._roll = True
+
+    def commit_batch(
+        self, payloads: list[tuple[int, bytes]], on_done: Callable[[StorageError | None], None]
+    ) -> None:
+        """append() each (zxid, payload), commit(), then on_done(None | error) on the loop."""
+        try:
+            for zxid, payload in payloads:
+                self.append(zxid, payload)
+        except ValueError as e:  # out-of-order zxid: a caller bug, never acknowledge
+            err = StorageError("append to txn log", str(self.log.dir), OSError(0, str(e)))
+            self.loop.call_soon(on_done, err)
+            return
+        fut = self.commit()  # type: ignore[attr-defined]
+
+        def done(f: asyncio.Future[int]) -> None:
+            exc = f.exception()
+            on_done(exc if isinstance(exc, StorageError) else None)
+
+        fut.add_done_callback(done)
 
     def _take(self) -> _Batch | None:
         if not self._buf:

@@ -59,6 +59,8 @@ MAX_HEADERS = 100
 MAX_BODY_BYTES = 64 * 1024  # GET bodies are read and ignored
 MAX_REQUESTS_PER_CONNECTION = 1000
 MAX_CONNECTIONS = 64
+LINGER_S = 0.5  # reading what a rejected client still sends, before closing
+MAX_LINGER_BYTES = 256 * 1024
 DEFAULT_IDLE_TIMEOUT_S = 30.0
 
 JsonValue = Any  # str | int | float | bool | None | list[JsonValue] | dict[str, JsonValue]
@@ -655,8 +657,7 @@ class AdminServer:
         except TimeoutError:
             return False
         except _BadRequest as e:
-            await self._send(writer, e.status, "text/plain", (e.message + "\n").encode(),
-                             keep_alive=False)
+            await self._send_error(reader, writer, e)
             return False
         if req is None:
             return False
@@ -666,8 +667,7 @@ class AdminServer:
         except TimeoutError:
             return False
         except _BadRequest as e:
-            await self._send(writer, e.status, "text/plain", (e.message + "\n").encode(),
-                             keep_alive=False)
+            await self._send_error(reader, writer, e)
             return False
         try:
             status, ctype, body, extra = self._route(req)
@@ -679,6 +679,26 @@ class AdminServer:
                          keep_alive=keep_alive, extra=extra,
                          content_length=len(body))
         return keep_alive
+
+    async def _send_error(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                          e: _BadRequest) -> None:
+        """Answer, then read (and drop) what the client still sends for a moment before
+        closing, so the answer is not lost to a TCP reset (a "lingering close")."""
+        await self._send(writer, e.status, "text/plain", (e.message + "\n").encode(),
+                         keep_alive=False)
+        with contextlib.suppress(Exception):
+            if writer.can_write_eof():
+                writer.write_eof()
+            drained = 0
+            deadline = asyncio.get_running_loop().time() + LINGER_S
+            while drained < MAX_LINGER_BYTES:
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    break
+                chunk = await asyncio.wait_for(reader.read(65536), left)
+                if not chunk:
+                    break
+                drained += len(chunk)
 
     async def _read_head(self, reader: asyncio.StreamReader) -> _Request | None:
         total = 0

@@ -15,12 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import ServerHandle, apache_zk_available, start_server
+from tests.support.servers import (
+    ServerHandle,
+    apache_zk_available,
+    skip_unless_zkpy_serves,
+    start_server,
+)
 
 SERVER_KINDS = ("zookeeper", "zkpy")
 
 
-def _need_apache_zk() -> None:
+def need_apache_zk() -> None:
     if not apache_zk_available():
         if os.environ.get("CI"):
             pytest.fail("Apache ZooKeeper is not installed (apt-get install zookeeper)")
@@ -29,7 +34,7 @@ def _need_apache_zk() -> None:
 
 @pytest.fixture(scope="session")
 def apache_zk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle]:
-    _need_apache_zk()
+    need_apache_zk()
     h = start_server("zookeeper", Path(tmp_path_factory.mktemp("apache-zk")))
     try:
         yield h
@@ -39,6 +44,7 @@ def apache_zk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle
 
 @pytest.fixture(scope="session")
 def zkpy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle]:
+    skip_unless_zkpy_serves()
     h = start_server("zkpy", Path(tmp_path_factory.mktemp("zkpy")))
     try:
         yield h

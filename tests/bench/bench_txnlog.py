@@ -7,6 +7,7 @@ synchronously on the loop, so loop lag IS read latency). fdatasync on, real file
 
     python tests/bench/bench_txnlog.py --seconds 5 [--dir DIR] [--uvloop]
     python tests/bench/bench_txnlog.py --snapshot-nodes 500000   # forked vs blocking snapshot
+    python tests/bench/bench_txnlog.py --restart   # replay 1M txns, decode 500k znodes
     pytest -m bench tests/bench/bench_txnlog.py -s
 """
 
@@ -24,8 +25,9 @@ from pathlib import Path
 import pytest
 
 from zkpy.storage.committer import InlineCommitter, ThreadCommitter
+from zkpy.storage.recovery import recover
 from zkpy.storage.snapformat import SnapNode, SnapshotImage
-from zkpy.storage.snapshot import SnapshotTaker, write_snapshot
+from zkpy.storage.snapshot import SnapshotTaker, read_snapshot, write_snapshot
 from zkpy.storage.txnlog import TxnLog
 
 
@@ -273,6 +275,37 @@ def snapshot_bench(n_nodes: int, base: str | None) -> str:
     return "\n".join(lines)
 
 
+def restart_bench(n_txns: int, n_nodes: int, base: str | None) -> str:
+    """Storage's share of restart time: replaying n_txns log records (no-op apply) and
+    decoding a snapshot of n_nodes znodes (the state machine's apply/load come on top)."""
+    d = Path(tempfile.mkdtemp(prefix="zkpy-restartbench-", dir=base))
+    lines = []
+    try:
+        log = TxnLog(d, 0)
+        payload = b"p" * 100
+        for z in range(1, n_txns + 1):
+            log.append(z, payload)
+            if z % 1000 == 0:
+                log.flush_and_sync()
+        log.flush_and_sync()
+        log.close()
+        write_snapshot(d, SnapshotImage(0, [SnapNode("/", b"", ((31, "world", "anyone"),), *(0,) * 9)]))
+        t0 = time.perf_counter()
+        res = recover(d, load_snapshot=lambda _: None, apply=lambda z, p: None, repair=False)
+        lines.append(f"replay {res.records_replayed} txns of 100 bytes from the log: "
+                     f"{time.perf_counter() - t0:.2f} s")
+        tree = _tree(n_nodes)
+        snap = write_snapshot(d, _image(tree, n_txns))
+        del tree
+        t0 = time.perf_counter()
+        img = read_snapshot(snap)
+        lines.append(f"decode snapshot of {len(list(img.nodes))} znodes "
+                     f"({snap.stat().st_size / 1e6:.0f} MB): {time.perf_counter() - t0:.2f} s")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return "\n".join(lines)
+
+
 @pytest.mark.bench
 def test_bench_snapshot() -> None:
     print("\n" + snapshot_bench(200_000, None))
@@ -294,9 +327,14 @@ def main() -> None:
     ap.add_argument("--uvloop", action="store_true")
     ap.add_argument("--snapshot-nodes", type=int, default=0,
                     help="instead: measure a forked vs blocking snapshot of N znodes")
+    ap.add_argument("--restart", action="store_true",
+                    help="instead: time replaying 1,000,000 txns and decoding 500,000 znodes")
     a = ap.parse_args()
     if a.snapshot_nodes:
         print(snapshot_bench(a.snapshot_nodes, a.dir))
+        return
+    if a.restart:
+        print(restart_bench(1_000_000, 500_000, a.dir))
         return
     for w in a.writers:
         print(report(run(a.seconds, w, a.payload, a.probe_ms, a.dir, a.uvloop), w))

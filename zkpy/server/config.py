@@ -616,8 +616,8 @@ class ServerConfig:
             kw["myid"] = myid if myid is not None else 0
             own = next((m for m in members if m.sid == kw["myid"]), None)
             if own is not None:
-                if own.is_observer:
-                    kw["peer_type"] = "observer"
+                # QuorumPeerConfig: the server line's type wins over peerType
+                kw["peer_type"] = own.peer_type
                 if own.client_port is not None:
                     static_port = kw.get("client_port")
                     if static_port is not None and static_port != own.client_port:

@@ -286,6 +286,19 @@ def test_quorum_members_sorted_and_client_port_from_own_line() -> None:
         "version=0")
 
 
+def test_server_line_type_wins_over_peer_type_key() -> None:
+    c = ServerConfig.from_properties({**QUORUM, "peerType": "observer"}, myid=1)
+    assert c.peer_type == "participant"
+    c = ServerConfig.from_properties({**QUORUM, "peerType": "participant"}, myid=3)
+    assert c.peer_type == "observer"
+
+
+def test_to_state_config_fits_state_config() -> None:
+    types = pytest.importorskip("zkpy.state.types")
+    sc = types.StateConfig(**cfg().to_state_config(), secret=1)
+    assert sc.max_session_timeout_ms == 60000
+
+
 def test_quorum_requires_limits_and_myid_line() -> None:
     props = dict(QUORUM)
     del props["initLimit"]

@@ -11,14 +11,16 @@ Rules:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from .config import ServerConfig
 from .stats import ConnectionStats, ServerStats
 
-__all__ = ["ConnectionView", "MemberStatus", "QuorumInfo", "LastSnapshot"]
+__all__ = ["ConnectionView", "MemberStatus", "QuorumInfo", "LastSnapshot", "directory_size"]
 
 MODES = ("standalone", "leader", "follower", "observer", "read-only")
 
@@ -135,3 +137,20 @@ class MemberStatus(Protocol):
     def extra_metrics(self) -> Mapping[str, int | float]:
         """More mntr/metrics counters (names without the zk_ prefix), e.g. fsync stats."""
         ...
+
+
+def directory_size(path: str | Path) -> int:
+    """Bytes in the regular files directly under ``path`` (ZooKeeper's getDataDirSize /
+    getLogDirSize over version-2); 0 when the directory does not exist yet."""
+    total = 0
+    try:
+        with os.scandir(path) as it:
+            for entry in it:
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_size
+                except OSError:  # a file removed (purge, log roll) while we looked
+                    continue
+    except OSError:
+        return 0
+    return total

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from zkpy.proto.opcodes import OpCode
@@ -12,6 +14,7 @@ from zkpy.server.stats import (
     op_short_name,
     round_avg,
 )
+from zkpy.server.status import directory_size
 
 
 def test_server_totals_follow_connections_and_survive_close() -> None:
@@ -128,3 +131,12 @@ def test_java_double(value: float, text: str) -> None:
 ])
 def test_round_avg_half_up(total: int, count: int, avg: float) -> None:
     assert round_avg(total, count) == avg
+
+
+def test_directory_size(tmp_path: Path) -> None:
+    assert directory_size(tmp_path / "missing") == 0
+    (tmp_path / "log.1").write_bytes(b"x" * 100)
+    (tmp_path / "snapshot.0").write_bytes(b"y" * 20)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "z").write_bytes(b"z" * 1000)
+    assert directory_size(tmp_path) == 120

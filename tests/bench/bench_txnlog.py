@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -325,11 +326,15 @@ def main() -> None:
     ap.add_argument("--probe-ms", type=float, default=1.0)
     ap.add_argument("--dir", default=None, help="parent dir for the log (default: $TMPDIR)")
     ap.add_argument("--uvloop", action="store_true")
+    ap.add_argument("--switch-interval-ms", type=float, default=0.0,
+                    help="sys.setswitchinterval (GIL hand-over to the fsync thread); 0: default 5 ms")
     ap.add_argument("--snapshot-nodes", type=int, default=0,
                     help="instead: measure a forked vs blocking snapshot of N znodes")
     ap.add_argument("--restart", action="store_true",
                     help="instead: time replaying 1,000,000 txns and decoding 500,000 znodes")
     a = ap.parse_args()
+    if a.switch_interval_ms:
+        sys.setswitchinterval(a.switch_interval_ms / 1000)
     if a.snapshot_nodes:
         print(snapshot_bench(a.snapshot_nodes, a.dir))
         return

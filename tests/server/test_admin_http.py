@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -297,3 +298,82 @@ def test_port_in_use_raises_oserror() -> None:
     finally:
         loop.close()
         holder.close()
+
+
+# ------------------------------------------------------------------ real ZooKeeper tools
+
+ZK_SERVER_SH = "/usr/share/zookeeper/bin/zkServer.sh"
+
+
+class FourLetterServer:
+    """A bare 4lw listener over FourLetterWords (what the runtime does before framing)."""
+
+    def __init__(self, status: FakeStatus) -> None:
+        from zkpy.server.fourlw import FourLetterWords
+
+        self.words = FourLetterWords(status)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._handle, "127.0.0.1", 0), self.loop).result(TIMEOUT_S)
+        self.port = int(self.server.sockets[0].getsockname()[1])
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            data = await asyncio.wait_for(reader.readexactly(4), TIMEOUT_S)
+            answer = self.words.answer(data.decode("latin-1"))
+            if answer is not None:
+                writer.write(answer.encode())
+                await writer.drain()
+        except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def stop(self) -> None:
+        async def _close() -> None:
+            self.server.close()
+            await self.server.wait_closed()
+
+        try:
+            asyncio.run_coroutine_threadsafe(_close(), self.loop).result(TIMEOUT_S)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(TIMEOUT_S)
+            self.loop.close()
+
+
+@pytest.mark.interop
+def test_zkserver_sh_status_reads_our_srvr(tmp_path: Path) -> None:
+    """ZooKeeper's own `zkServer.sh status` (FourLetterWordMain srvr | grep Mode)."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+
+    if shutil.which("java") is None or not os.path.exists(ZK_SERVER_SH):
+        if os.environ.get("CI"):
+            pytest.fail("Apache ZooKeeper is not installed (apt-get install zookeeper)")
+        pytest.skip("Apache ZooKeeper 3.8 not installed")
+    st = FakeStatus(standalone_config(), mode="follower")
+    srv = FourLetterServer(st)
+    try:
+        (tmp_path / "data").mkdir()
+        (tmp_path / "zoo.cfg").write_text(
+            f"dataDir={tmp_path / 'data'}\nclientPort={srv.port}\nclientPortAddress=127.0.0.1\n")
+        proc = subprocess.Popen(
+            [ZK_SERVER_SH, "status", str(tmp_path / "zoo.cfg")],
+            env={**os.environ, "ZOOCFGDIR": str(tmp_path), "ZOO_LOG_DIR": str(tmp_path)},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(TIMEOUT_S)
+        text = out.decode(errors="replace")
+        assert proc.returncode == 0, text
+        assert "Mode: follower" in text, text
+    finally:
+        srv.stop()

@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import os
+import platform
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -318,7 +319,7 @@ def _sysp(status: MemberStatus, kw: Mapping[str, str], ctx: AdminContext) -> dic
     """Our stand-in for JVM system properties: unknown zoo.cfg keys as ZooKeeper would set
     them (``zookeeper.<key>``), secrets masked, plus a few process facts; sorted."""
     props: dict[str, str] = {
-        "python.version": environment()[2][1],
+        "python.version": platform.python_version(),
         "zkpy.version": zkpy.__version__,
     }
     for key, value in status.config.extra.items():
@@ -629,8 +630,7 @@ class AdminServer:
         self._active += 1
         try:
             if self._active > self.max_connections:
-                await self._send(writer, 503, "text/plain", b"too many connections\n",
-                                 keep_alive=False)
+                await self._send_error(reader, writer, _BadRequest(503, "too many connections"))
                 return
             for _ in range(MAX_REQUESTS_PER_CONNECTION):
                 if not await self._serve_one(reader, writer):

@@ -1,0 +1,5 @@
+"""``python -m shell`` runs the zkpy shell."""
+
+from shell.main import main
+
+main()

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorruptHistoryError
-from .layout import follows
 
 LOG_MAGIC = b"ZKPL"
 LOG_VERSION = 1
@@ -120,40 +119,54 @@ class SegmentScan:
             )
         off = FILE_HEADER_LEN
         self.end = off
-        view = memoryview(mm)
+        # hot loop: locals only; the scan's attributes are written back in `finally`
+        unpack = REC_HEADER.unpack_from
+        crc32 = zlib.crc32
+        last = self.last_zxid
+        first: int | None = None
+        count = 0
         try:
             while True:
                 if off + REC_HEADER_LEN > size:
                     if _NONZERO.search(mm, off) is not None:
+                        self._flush_state(first, last, count, off)
                         self._damage(mm, size, off, "record header cut short by end of file")
                     return
-                crc, length, zxid = REC_HEADER.unpack_from(mm, off)
+                crc, length, zxid = unpack(mm, off)
                 if crc == 0 and length == 0 and zxid == 0:
                     m = _NONZERO.search(mm, off)
                     if m is not None:
+                        self._flush_state(first, last, count, off)
                         self._damage(mm, size, off, f"non-zero bytes at {m.start()} after end marker")
                     return
-                end = off + REC_HEADER_LEN + length
+                start = off + REC_HEADER_LEN
+                end = start + length
                 if length > MAX_RECORD_BYTES or end > size:
+                    self._flush_state(first, last, count, off)
                     self._damage(mm, size, off, f"record length {length} runs past end of file")
                     return
-                if zlib.crc32(view[off + 4 : end]) != crc:
+                payload = mm[start:end]
+                if crc32(payload, crc32(mm[off + 4 : start])) != crc:
+                    self._flush_state(first, last, count, off)
                     self._damage(mm, size, off, f"CRC mismatch in record (zxid {zxid:#x}?)")
                     return
-                if self.last_zxid is not None and not follows(self.last_zxid, zxid):
+                if last is not None and not (
+                    zxid == last + 1 if zxid >> 32 == last >> 32 else zxid >> 32 > last >> 32
+                ):
                     raise CorruptHistoryError(
-                        f"zxid gap: {zxid:#x} follows {self.last_zxid:#x}", str(self.path), off
+                        f"zxid gap: {zxid:#x} follows {last:#x}", str(self.path), off
                     )
-                payload = bytes(view[off + REC_HEADER_LEN : end])
-                if self.first_zxid is None:
-                    self.first_zxid = zxid
-                self.last_zxid = zxid
-                self.count += 1
-                self.end = end
-                yield off, zxid, payload
+                if first is None:
+                    first = zxid
+                last = zxid
+                count += 1
                 off = end
+                yield start - REC_HEADER_LEN, zxid, payload
         finally:
-            view.release()
+            self._flush_state(first, last, count, off)
+
+    def _flush_state(self, first: int | None, last: int | None, count: int, end: int) -> None:
+        self.first_zxid, self.last_zxid, self.count, self.end = first, last, count, end
 
     def _damage(self, mm: mmap.mmap, size: int, off: int, reason: str) -> None:
         found = _find_valid_record(mm, size, off + 1, self.last_zxid)

@@ -73,19 +73,24 @@ class LogReader:
             is_last = i == len(chosen) - 1
             scan = SegmentScan(path, prev)
             self.segments.append(path)
-            for off, zxid, payload in scan:
-                self.records_seen += 1
-                if zxid <= self.after_zxid:
+            after = self.after_zxid
+            it = iter(scan)
+            for off, zxid, payload in it:  # skip what the snapshot already holds
+                if zxid <= after:
                     continue
-                if first_yield and self.check_start and not follows(self.after_zxid, zxid):
+                if first_yield and self.check_start and not follows(after, zxid):
                     raise CorruptHistoryError(
                         f"history gap: the log continues at {zxid:#x} but the state ends at "
-                        f"{self.after_zxid:#x} (missing log segment?)",
+                        f"{after:#x} (missing log segment?)",
                         str(path),
                         off,
                     )
                 first_yield = False
                 yield zxid, payload
+                break
+            for _, zxid, payload in it:
+                yield zxid, payload
+            self.records_seen += scan.count
             if scan.count == 0:
                 self.empty_segments.append(path)
             if scan.torn is not None:

@@ -1,0 +1,252 @@
+"""ACLs: interning, permission checks, validation (fixupACL), digest ids, masking.
+
+Rules (reference section 10; ZooKeeperServer.checkACL, PrepRequestProcessor.fixupACL,
+DigestAuthenticationProvider, IPAuthenticationProvider):
+
+- allowed if skip_acl, or the ACL list is empty, or the caller has a ``super`` id, or an
+  entry with the needed bit is ``world:anyone`` or matches a caller id of its scheme
+  (``ip``: CIDR prefix match, IPv4 and IPv6; other schemes: string equality);
+- identical ACL lists are interned into one shared ``AclList``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import re
+from collections.abc import Iterable
+
+from ..proto.records import ACL, Id
+
+READ = 1
+WRITE = 2
+CREATE = 4
+DELETE = 8
+ADMIN = 16
+ALL = 31
+
+
+class AclList:
+    """An interned, immutable ACL list shared by every node that has it.
+
+    ``world`` = perms granted to ``world:anyone`` (fast path); ``entries`` = the other
+    entries as ``(perms, scheme, id)``; ``acls`` = the ACL records (never mutate)."""
+
+    __slots__ = ("acls", "world", "entries", "key", "__weakref__")
+
+    def __init__(self, acls: list[ACL]) -> None:
+        self.acls = acls
+        world = 0
+        entries = []
+        for a in acls:
+            if a.id.scheme == "world" and a.id.id == "anyone":
+                world |= a.perms
+            else:
+                entries.append((a.perms, a.id.scheme, a.id.id))
+        self.world = world
+        self.entries = tuple(entries)
+        self.key = tuple((a.perms, a.id.scheme, a.id.id) for a in acls)
+
+    def __repr__(self) -> str:
+        return f"AclList({self.key!r})"
+
+
+class AclCache:
+    """Interns ACL lists: equal lists share one ``AclList`` (memory: one per distinct list)."""
+
+    __slots__ = ("_by_key",)
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[tuple[int, str, str], ...], AclList] = {}
+
+    def intern(self, acls: Iterable[ACL]) -> AclList:
+        lst = list(acls)
+        key = tuple((a.perms, a.id.scheme, a.id.id) for a in lst)
+        got = self._by_key.get(key)
+        if got is None:
+            got = AclList([ACL(p, Id(s, i)) for p, s, i in key])
+            self._by_key[key] = got
+        return got
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+
+OPEN_ACL_UNSAFE = [ACL(ALL, Id("world", "anyone"))]
+READ_ACL_UNSAFE = [ACL(READ, Id("world", "anyone"))]
+
+
+# ----------------------------------------------------------------- digest
+
+
+def generate_digest(id_password: str) -> str:
+    """``user:password`` -> ``user:base64(sha1("user:password"))``."""
+    user = id_password.split(":", 1)[0]
+    h = hashlib.sha1(id_password.encode("utf-8")).digest()  # noqa: S324 - ZooKeeper's scheme
+    return user + ":" + base64.b64encode(h).decode("ascii")
+
+
+def _java_split_colon(s: str) -> list[str]:
+    parts = s.split(":")
+    while parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def digest_id_valid(id_: str) -> bool:
+    return len(_java_split_colon(id_)) == 2
+
+
+# --------------------------------------------------------------------- ip
+
+
+def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def ip_id_valid(id_: str) -> bool:
+    addr_s, slash, bits_s = id_.partition("/")
+    addr = _parse_ip(addr_s)
+    if addr is None:
+        return False
+    if slash:
+        try:
+            bits = int(bits_s)
+        except ValueError:
+            return False
+        if bits < 0 or bits > addr.max_prefixlen:
+            return False
+    return True
+
+
+def ip_matches(remote: str, acl_expr: str) -> bool:
+    """CIDR match of the connection address ``remote`` against ``a.b.c.d[/bits]``."""
+    addr_s, slash, bits_s = acl_expr.partition("/")
+    want = _parse_ip(addr_s)
+    have = _parse_ip(remote)
+    if want is None or have is None:
+        return False
+    if isinstance(have, ipaddress.IPv6Address) and want.version == 4 and have.ipv4_mapped:
+        have = have.ipv4_mapped
+    if want.version != have.version:
+        return False
+    bits = want.max_prefixlen
+    if slash:
+        try:
+            bits = int(bits_s)
+        except ValueError:
+            return False
+        if bits < 0 or bits > want.max_prefixlen:
+            return False
+    shift = want.max_prefixlen - bits
+    return (int(want) >> shift) == (int(have) >> shift)
+
+
+# ------------------------------------------------------------------ check
+
+
+class AclPolicy:
+    """Which auth providers exist (as ProviderRegistry) and the permission check."""
+
+    __slots__ = ("skip_acl", "digest_enabled", "sasl_enabled")
+
+    def __init__(self, skip_acl: bool, digest_enabled: bool, sasl_enabled: bool) -> None:
+        self.skip_acl = skip_acl
+        self.digest_enabled = digest_enabled
+        self.sasl_enabled = sasl_enabled
+
+    def has_provider(self, scheme: str) -> bool:
+        if scheme == "ip":
+            return True
+        if scheme == "digest":
+            return self.digest_enabled
+        if scheme == "sasl":
+            return self.sasl_enabled
+        return False
+
+    @staticmethod
+    def is_authenticated_scheme(scheme: str) -> bool:
+        return scheme in ("digest", "sasl", "x509")
+
+    def allowed(self, acl: AclList, perm: int, ids: list[Id]) -> bool:
+        """True if ``ids`` may do ``perm`` (any of its bits) on a node with ``acl``."""
+        if acl.world & perm or self.skip_acl:
+            return True
+        entries = acl.entries
+        if not entries:
+            return not acl.acls
+        for i in ids:
+            if i.scheme == "super":
+                return True
+        for perms, scheme, expr in entries:
+            if not perms & perm or not self.has_provider(scheme):
+                continue
+            for i in ids:
+                if i.scheme == scheme:
+                    if scheme == "ip":
+                        if ip_matches(i.id, expr):
+                            return True
+                    elif i.id == expr:
+                        return True
+        return False
+
+    def fixup(self, acls: list[ACL] | None, auth_ids: list[Id]) -> list[ACL] | None:
+        """Validate and normalise an ACL list (create/setACL); None means INVALIDACL."""
+        if not acls:
+            return None
+        uniq: list[ACL] = []
+        for a in acls:
+            if a not in uniq:
+                uniq.append(a)
+        out: list[ACL] = []
+        for a in uniq:
+            ident = a.id
+            if ident is None or ident.scheme is None:
+                return None
+            scheme = ident.scheme
+            if scheme == "world" and ident.id == "anyone":
+                out.append(a)
+            elif scheme == "auth":
+                found = False
+                for cid in auth_ids:
+                    if self.has_provider(cid.scheme) and self.is_authenticated_scheme(cid.scheme):
+                        found = True
+                        out.append(ACL(a.perms, Id(cid.scheme, cid.id)))
+                if not found:
+                    return None
+            else:
+                if not self.has_provider(scheme) or ident.id is None:
+                    return None
+                if scheme == "ip" and not ip_id_valid(ident.id):
+                    return None
+                if scheme == "digest" and not digest_id_valid(ident.id):
+                    return None
+                out.append(a)
+        return out
+
+
+_MASK_RE = re.compile(r":.*")
+
+
+def mask_digests(acls: list[ACL]) -> list[ACL]:
+    """getACL without ADMIN: digest ids become ``user:x``."""
+    out = []
+    for a in acls:
+        if a.id.scheme == "digest":
+            out.append(ACL(a.perms, Id("digest", _MASK_RE.sub(":x", a.id.id or ""))))
+        else:
+            out.append(a)
+    return out
+
+
+def user_of(ident: Id) -> str:
+    """whoAmI user name of an auth id (digest: part before ':'; super: '')."""
+    if ident.scheme == "digest":
+        return (ident.id or "").split(":", 1)[0]
+    if ident.scheme == "super":
+        return ""
+    return ident.id or ""

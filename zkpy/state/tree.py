@@ -1,0 +1,363 @@
+"""DataTree: znodes, stats, children, ephemerals by session, container and TTL sets.
+
+No ACL checks and no watches here: the appliers decide, the tree stores. Every
+mutation can record its inverse in ``undo`` (used for all-or-nothing multi).
+
+Stats are stored as ZooKeeper persists them (StatPersisted): ``cver`` is the number of
+child *creates* ever (C); the reported cversion is ``2*C - numChildren`` (int32), and
+``owner`` is the internal ephemeralOwner (container/TTL markers included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..proto.opcodes import CONTAINER_EPHEMERAL_OWNER
+from ..proto.records import Stat
+from .acl import AclList
+
+if TYPE_CHECKING:
+    from .quota import QuotaTracker
+
+ROOT = "/"
+PROC = "/zookeeper"
+QUOTA = "/zookeeper/quota"
+CONFIG = "/zookeeper/config"
+SPECIAL_PATHS = frozenset({ROOT, PROC, QUOTA, CONFIG})
+
+TTL_MARK = -0x0100000000000000  # 0xFF00000000000000 as a signed long
+
+
+def wrap32(v: int) -> int:
+    return ((v + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+
+
+def ttl_owner(ttl: int) -> int:
+    """ephemeralOwner for a TTL node: high byte 0xFF, low 40 bits = ttl ms."""
+    return TTL_MARK | ttl
+
+
+def is_ttl_owner(owner: int) -> bool:
+    return (owner >> 56) == -1 and ((owner >> 40) & 0xFFFF) == 0
+
+
+def ttl_of(owner: int) -> int:
+    return owner & 0xFFFFFFFFFF
+
+
+class Node:
+    """One znode (slotted: memory matters at 100k+ nodes)."""
+
+    __slots__ = ("data", "acl", "czxid", "mzxid", "ctime", "mtime", "version", "cver",
+                 "aversion", "owner", "pzxid", "children")
+
+    def __init__(self, data: bytes | None, acl: AclList, czxid: int, mzxid: int, ctime: int,
+                 mtime: int, version: int, cver: int, aversion: int, owner: int,
+                 pzxid: int) -> None:
+        self.data = data
+        self.acl = acl
+        self.czxid = czxid
+        self.mzxid = mzxid
+        self.ctime = ctime
+        self.mtime = mtime
+        self.version = version
+        self.cver = cver
+        self.aversion = aversion
+        self.owner = owner
+        self.pzxid = pzxid
+        self.children: dict[str, None] | None = None
+
+    def num_children(self) -> int:
+        ch = self.children
+        return len(ch) if ch else 0
+
+
+# undo record tags
+_U_CREATE = 0
+_U_DELETE = 1
+_U_FIELDS = 2
+_U_ACL = 3
+_U_PARENT = 4
+_U_RAW = 5
+
+
+def split(path: str) -> tuple[str, str]:
+    """(parent, name); the parent of "/x" is "/" (ZooKeeper's "" alias)."""
+    i = path.rfind("/")
+    return (path[:i] if i > 0 else ROOT), path[i + 1:]
+
+
+class DataTree:
+    """The znode tree. ``nodes`` maps full path -> Node and, like ZooKeeper, also holds
+    the alias "" for the root (so ``len(nodes)`` is ZooKeeper's node count)."""
+
+    def __init__(self, root_acl: AclList, config_acl: AclList, config_data: bytes,
+                 extended_types: bool) -> None:
+        self.extended_types = extended_types
+        self.nodes: dict[str, Node] = {}
+        self.ephemerals: dict[int, set[str]] = {}
+        self.containers: set[str] = set()
+        self.ttls: set[str] = set()
+        self.undo: list[tuple[Any, ...]] | None = None
+        self.data_size = 0
+        self.quota: QuotaTracker | None = None
+        root = Node(b"", root_acl, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        self.nodes[""] = root
+        self.nodes[ROOT] = root
+        self.data_size += 1
+        for p in (PROC, QUOTA):
+            self._link(p, Node(b"", root_acl, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+        self._link(CONFIG, Node(config_data, config_acl, 0, 0, 0, 0, -1, 0, -1, 0, 0))
+
+    # ---------------------------------------------------------------- queries
+
+    def get(self, path: str) -> Node | None:
+        return self.nodes.get(path)
+
+    def client_owner(self, owner: int) -> int:
+        if owner == 0 or owner > 0:
+            return owner
+        if owner == CONTAINER_EPHEMERAL_OWNER:
+            return 0
+        if self.extended_types and is_ttl_owner(owner):
+            return 0
+        return owner
+
+    def is_normal_ephemeral(self, owner: int) -> bool:
+        """EphemeralType.get(owner) == NORMAL."""
+        if owner == 0 or owner == CONTAINER_EPHEMERAL_OWNER:
+            return False
+        return not (self.extended_types and is_ttl_owner(owner))
+
+    def stat(self, n: Node) -> Stat:
+        ch = n.children
+        nc = len(ch) if ch else 0
+        data = n.data
+        owner = n.owner
+        if owner < 0:
+            owner = self.client_owner(owner)
+        return Stat(n.czxid, n.mzxid, n.ctime, n.mtime, n.version,
+                    wrap32(2 * n.cver - nc), n.aversion, owner,
+                    len(data) if data else 0, nc, n.pzxid)
+
+    def children_of(self, n: Node) -> list[str]:
+        ch = n.children
+        return list(ch) if ch else []
+
+    def count_descendants(self, path: str) -> int:
+        if path == ROOT:
+            return len(self.nodes) - 2
+        n = self.nodes.get(path)
+        if n is None:
+            return 0
+        total = 0
+        stack = [(path, n)]
+        nodes = self.nodes
+        while stack:
+            p, node = stack.pop()
+            ch = node.children
+            if not ch:
+                continue
+            base = p if p != ROOT else ""
+            for name in ch:
+                cp = base + "/" + name
+                total += 1
+                c = nodes[cp]
+                if c.children:
+                    stack.append((cp, c))
+        return total
+
+    def walk(self, path: str = ROOT) -> Iterator[tuple[str, Node]]:
+        """(path, node) for ``path`` and all descendants, parents before children."""
+        n = self.nodes.get(path)
+        if n is None:
+            return
+        stack = [(path, n)]
+        nodes = self.nodes
+        while stack:
+            p, node = stack.pop()
+            yield p, node
+            ch = node.children
+            if ch:
+                base = p if p != ROOT else ""
+                for name in reversed(list(ch)):
+                    cp = base + "/" + name
+                    stack.append((cp, nodes[cp]))
+
+    def real_paths(self) -> list[str]:
+        """Every node path ("" alias excluded), sorted."""
+        return sorted(p for p in self.nodes if p)
+
+    # -------------------------------------------------------------- mutations
+
+    def _link(self, path: str, node: Node) -> None:
+        self.nodes[path] = node
+        parent, name = split(path)
+        pn = self.nodes[parent]
+        if pn.children is None:
+            pn.children = {}
+        pn.children[name] = None
+        data = node.data
+        self.data_size += len(path) + (len(data) if data else 0)
+        owner = node.owner
+        if owner != 0:
+            if owner == CONTAINER_EPHEMERAL_OWNER:
+                self.containers.add(path)
+            elif self.extended_types and is_ttl_owner(owner):
+                self.ttls.add(path)
+            else:
+                s = self.ephemerals.get(owner)
+                if s is None:
+                    s = self.ephemerals[owner] = set()
+                s.add(path)
+
+    def _unlink(self, path: str) -> Node:
+        node = self.nodes.pop(path)
+        parent, name = split(path)
+        pn = self.nodes[parent]
+        ch = pn.children
+        if ch is not None:
+            ch.pop(name, None)
+            if not ch:
+                pn.children = None
+        data = node.data
+        self.data_size -= len(path) + (len(data) if data else 0)
+        owner = node.owner
+        if owner != 0:
+            if owner == CONTAINER_EPHEMERAL_OWNER:
+                self.containers.discard(path)
+            elif self.extended_types and is_ttl_owner(owner):
+                self.ttls.discard(path)
+            else:
+                s = self.ephemerals.get(owner)
+                if s is not None:
+                    s.discard(path)
+                    if not s:
+                        del self.ephemerals[owner]
+        return node
+
+    def create(self, path: str, parent: Node, data: bytes | None, acl: AclList, zxid: int,
+               time_ms: int, owner: int) -> Node:
+        """Create ``path`` under ``parent`` (checks already done by the caller)."""
+        undo = self.undo
+        if undo is not None:
+            undo.append((_U_PARENT, parent, parent.cver, parent.pzxid))
+            undo.append((_U_CREATE, path))
+        parent.cver = wrap32(parent.cver + 1)
+        parent.pzxid = zxid
+        node = Node(data, acl, zxid, zxid, time_ms, time_ms, 0, 0, 0, owner, zxid)
+        self._link(path, node)
+        q = self.quota
+        if q is not None:
+            q.on_create(path, data)
+        return node
+
+    def delete(self, path: str, zxid: int) -> Node:
+        parent_path, _ = split(path)
+        parent = self.nodes[parent_path]
+        undo = self.undo
+        if undo is not None:
+            undo.append((_U_PARENT, parent, parent.cver, parent.pzxid))
+        node = self._unlink(path)
+        if undo is not None:
+            undo.append((_U_DELETE, path, node))
+        if zxid > parent.pzxid:
+            parent.pzxid = zxid
+        q = self.quota
+        if q is not None:
+            q.on_delete(path, node.data)
+        return node
+
+    def set_data(self, node: Node, path: str, data: bytes | None, version: int, zxid: int,
+                 time_ms: int) -> None:
+        undo = self.undo
+        if undo is not None:
+            undo.append((_U_FIELDS, node, node.data, node.mzxid, node.mtime, node.version))
+        old = node.data
+        self.data_size += (len(data) if data else 0) - (len(old) if old else 0)
+        node.data = data
+        node.mzxid = zxid
+        node.mtime = time_ms
+        node.version = version
+        q = self.quota
+        if q is not None:
+            q.on_set_data(path, old, data)
+
+    def set_raw_data(self, node: Node, data: bytes) -> None:
+        """Replace data without touching the stat (quota stats nodes, as ZooKeeper)."""
+        undo = self.undo
+        if undo is not None:
+            undo.append((_U_RAW, node, node.data))
+        old = node.data
+        self.data_size += len(data) - (len(old) if old else 0)
+        node.data = data
+
+    def set_acl(self, node: Node, acl: AclList, aversion: int) -> None:
+        undo = self.undo
+        if undo is not None:
+            undo.append((_U_ACL, node, node.acl, node.aversion))
+        node.acl = acl
+        node.aversion = aversion
+
+    # ------------------------------------------------------------------- undo
+
+    def begin(self) -> None:
+        self.undo = []
+        if self.quota is not None:
+            self.quota.begin()
+
+    def commit(self) -> None:
+        self.undo = None
+        if self.quota is not None:
+            self.quota.commit()
+
+    def rollback(self) -> None:
+        undo = self.undo
+        self.undo = None
+        if undo is None:
+            return
+        for rec in reversed(undo):
+            tag = rec[0]
+            if tag == _U_CREATE:
+                self._unlink(rec[1])
+            elif tag == _U_DELETE:
+                self._link(rec[1], rec[2])
+            elif tag == _U_FIELDS:
+                node = rec[1]
+                old = node.data
+                self.data_size += (len(rec[2]) if rec[2] else 0) - (len(old) if old else 0)
+                node.data, node.mzxid, node.mtime, node.version = rec[2], rec[3], rec[4], rec[5]
+            elif tag == _U_RAW:
+                node = rec[1]
+                old = node.data
+                self.data_size += (len(rec[2]) if rec[2] else 0) - (len(old) if old else 0)
+                node.data = rec[2]
+            elif tag == _U_ACL:
+                rec[1].acl, rec[1].aversion = rec[2], rec[3]
+            elif tag == _U_PARENT:
+                rec[1].cver, rec[1].pzxid = rec[2], rec[3]
+        if self.quota is not None:
+            self.quota.rollback()
+
+    # -------------------------------------------------------------- snapshots
+
+    def restore_node(self, path: str, node: Node) -> None:
+        """Insert a node while rebuilding from a snapshot (parents first)."""
+        if path == ROOT:
+            old = self.nodes[ROOT]
+            node.children = old.children
+            self.nodes[""] = node
+            self.nodes[ROOT] = node
+            return
+        existing = self.nodes.get(path)
+        if existing is not None:
+            node.children = existing.children
+            self._unlink_keep_children(path)
+        self._link(path, node)
+
+    def _unlink_keep_children(self, path: str) -> None:
+        node = self.nodes[path]
+        ch = node.children
+        self._unlink(path)
+        node.children = ch

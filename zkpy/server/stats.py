@@ -2,12 +2,15 @@
 
 Rules:
 - Hot-path updates are plain attribute increments or one short method call; no locks,
-  no clock reads (the runtime stores a coarse monotonic ``now_ms`` on ServerStats once
-  per loop turn; responses stamp ``lresp`` from it).
-- Packet counts live on the connections only. ServerStats totals are derived from its
-  live connections plus an adjustment folded in when a connection closes or is reset,
-  so ``cs.packets_received += 1`` is the whole cost of counting a packet.
-- Latencies are whole milliseconds, as ZooKeeper's (AvgMinMaxCounter / ServerCnxn).
+  no clock reads, nothing shared between connections. A read answered at once costs
+  ``note_read``: three attribute writes and one increment (~100 ns here).
+- Counts that every request touches (packets, zero-latency responses) live on the
+  connections only; ServerStats derives its totals from its live connections plus an
+  adjustment folded in when a connection closes or is reset. Only timed responses
+  (writes, latency > 0) update the server directly.
+- Latencies are whole milliseconds, as ZooKeeper's (AvgMinMaxCounter / ServerCnxn). The
+  runtime stores a coarse monotonic ``now_ms`` on ServerStats (once per loop turn) and
+  measures write latency with it; ``lresp`` is stamped from it on timed responses.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from zkpy.proto.opcodes import OpCode
 __all__ = ["ConnectionStats", "ServerStats", "OP_SHORT_NAMES", "op_short_name", "java_double"]
 
 _LONG_MAX = (1 << 63) - 1
+_NO_OP = -(1 << 31)  # last_op_code before any response ("NA")
 
 # FinalRequestProcessor's lastOp strings (what `cons` prints as lop=).
 OP_SHORT_NAMES: dict[int, str] = {
@@ -55,6 +59,9 @@ OP_SHORT_NAMES: dict[int, str] = {
 }
 
 
+OP_SHORT_NAMES = {int(k): v for k, v in OP_SHORT_NAMES.items()}
+
+
 def op_short_name(op: int) -> str:
     return OP_SHORT_NAMES.get(op, "NA")
 
@@ -87,15 +94,16 @@ def round_avg(total: int, count: int) -> float:
 class ConnectionStats:
     """One connection's counters (ServerCnxn): what `cons` prints.
 
-    The runtime increments ``packets_received`` / ``packets_sent`` directly and calls
-    ``note_response`` (or ``note_read`` / ``note_write``) once per reply to a request.
+    The runtime increments ``packets_received`` / ``packets_sent`` directly, calls
+    ``note_read`` for a read answered from the tree and ``note_write`` for a reply that
+    went through the pipeline (with its latency in ms).
     """
 
     __slots__ = (
         "server", "packets_received", "packets_sent", "session_id", "timeout_ms",
-        "established_ms", "last_op", "last_cxid", "last_zxid", "last_response_ms",
-        "last_latency_ms", "min_latency_ms", "max_latency_ms", "latency_total_ms",
-        "latency_count", "interest_ops", "_closed",
+        "established_ms", "interest_ops", "last_op_code", "last_cxid", "last_zxid",
+        "last_response_ms", "last_latency_ms", "zero_count", "timed_count",
+        "timed_total_ms", "timed_min_ms", "max_latency_ms", "_closed",
     )
 
     def __init__(self, server: ServerStats | None = None, *,
@@ -114,79 +122,104 @@ class ConnectionStats:
             server._live.add(self)
 
     def _reset_counters(self) -> None:
-        self.last_op = "NA"
+        self.last_op_code = _NO_OP
         self.last_cxid = -1
         self.last_zxid = -1
         self.last_response_ms = 0
         self.last_latency_ms = 0
-        self.min_latency_ms = _LONG_MAX
+        self.zero_count = 0  # responses with latency 0 (reads answered at once)
+        self.timed_count = 0  # responses with latency > 0
+        self.timed_total_ms = 0
+        self.timed_min_ms = _LONG_MAX
         self.max_latency_ms = 0
-        self.latency_total_ms = 0
-        self.latency_count = 0
 
     # ------------------------------------------------------------ hot path
 
-    def note_response(self, op: int, cxid: int, zxid: int, latency_ms: int = 0) -> None:
-        """A reply to a request went out (ServerCnxn.updateStatsForResponse +
-        ServerStats.updateLatency). ``cxid`` < 0 (pings, auth) keeps the last real one."""
-        if cxid >= 0:
-            self.last_cxid = cxid
-        self.last_zxid = zxid
-        self.last_op = OP_SHORT_NAMES.get(op, "NA")
-        self.last_latency_ms = latency_ms
-        if latency_ms < self.min_latency_ms:
-            self.min_latency_ms = latency_ms
-        if latency_ms > self.max_latency_ms:
-            self.max_latency_ms = latency_ms
-        self.latency_total_ms += latency_ms
-        self.latency_count += 1
-        server = self.server
-        if server is not None:
-            self.last_response_ms = server.now_ms
-            if latency_ms < server.min_latency_raw:
-                server.min_latency_raw = latency_ms
-            if latency_ms > server.max_latency_ms:
-                server.max_latency_ms = latency_ms
-            server.latency_total_ms += latency_ms
-            server.latency_count += 1
-
     def note_read(self, op: int, xid: int, zxid: int | None = None, latency_ms: int = 0) -> None:
-        """A read answered from the tree; ``zxid`` = the reply header zxid if known."""
-        self.note_response(op, xid, self.last_zxid if zxid is None else zxid, latency_ms)
+        """A read answered from the tree (latency 0 unless given); ``zxid`` = the reply
+        header zxid when the caller has it at hand (else lzxid keeps its last value)."""
+        if latency_ms > 0:
+            self.note_response(op, xid, self.last_zxid if zxid is None else zxid, latency_ms)
+            return
+        if xid >= 0:
+            self.last_cxid = xid
+        if zxid is not None:
+            self.last_zxid = zxid
+        self.last_op_code = op
+        self.last_latency_ms = 0
+        self.zero_count += 1
 
     def note_write(self, op: int, xid: int, zxid: int, latency_ms: int = 0) -> None:
         self.note_response(op, xid, zxid, latency_ms)
 
+    def note_response(self, op: int, cxid: int, zxid: int, latency_ms: int = 0) -> None:
+        """A reply went out (ServerCnxn.updateStatsForResponse + ServerStats.updateLatency).
+        ``cxid`` < 0 (pings, auth) keeps the last real one."""
+        if cxid >= 0:
+            self.last_cxid = cxid
+        self.last_zxid = zxid
+        self.last_op_code = op
+        self.last_latency_ms = latency_ms
+        server = self.server
+        if server is not None:
+            self.last_response_ms = server.now_ms
+        if latency_ms <= 0:
+            self.zero_count += 1
+            return
+        self.timed_count += 1
+        self.timed_total_ms += latency_ms
+        if latency_ms < self.timed_min_ms:
+            self.timed_min_ms = latency_ms
+        if latency_ms > self.max_latency_ms:
+            self.max_latency_ms = latency_ms
+        if server is not None:
+            server.timed_count += 1
+            server.timed_total_ms += latency_ms
+            if latency_ms < server.timed_min_ms:
+                server.timed_min_ms = latency_ms
+            if latency_ms > server.max_latency_ms:
+                server.max_latency_ms = latency_ms
+
     # ------------------------------------------------------------ views
 
     @property
+    def last_op(self) -> str:
+        """FinalRequestProcessor's lastOp string ("NA" before any response)."""
+        return OP_SHORT_NAMES.get(self.last_op_code, "NA")
+
+    @property
+    def latency_count(self) -> int:
+        return self.zero_count + self.timed_count
+
+    @property
     def min_latency(self) -> int:
-        return 0 if self.min_latency_ms == _LONG_MAX else self.min_latency_ms
+        if self.zero_count:
+            return 0
+        return self.timed_min_ms if self.timed_count else 0
 
     @property
     def avg_latency(self) -> int:
         """Integer division, as ServerCnxn.getAvgLatency."""
-        return self.latency_total_ms // self.latency_count if self.latency_count else 0
+        count = self.zero_count + self.timed_count
+        return self.timed_total_ms // count if count else 0
 
     def reset(self) -> None:
         """crst: zero this connection's counters (server totals are kept)."""
         server = self.server
         if server is not None and not self._closed:
-            server._recv_adjust += self.packets_received
-            server._sent_adjust += self.packets_sent
+            server._fold(self)
         self.packets_received = 0
         self.packets_sent = 0
         self._reset_counters()
 
     def close(self) -> None:
-        """The connection is gone: fold its packet counts into the server totals."""
+        """The connection is gone: fold its counts into the server totals."""
         server = self.server
         if server is None or self._closed:
             return
         self._closed = True
         server._live.discard(self)
-        server._recv_adjust += self.packets_received
-        server._sent_adjust += self.packets_sent
+        server._fold(self)
 
 
 class ServerStats:
@@ -196,13 +229,14 @@ class ServerStats:
         self._live: set[ConnectionStats] = set()
         self._recv_adjust = 0
         self._sent_adjust = 0
+        self._zero_adjust = 0
         now = int(time.monotonic() * 1000) if start_monotonic_ms is None else start_monotonic_ms
         self.start_ms = now
         self.now_ms = now  # coarse monotonic clock, refreshed by the runtime
-        self.min_latency_raw = _LONG_MAX
+        self.timed_count = 0
+        self.timed_total_ms = 0
+        self.timed_min_ms = _LONG_MAX
         self.max_latency_ms = 0
-        self.latency_total_ms = 0
-        self.latency_count = 0
         self.auth_failed = 0
         self.fsync_threshold_exceed_count = 0
         self.connection_drop_count = 0
@@ -218,6 +252,11 @@ class ServerStats:
     def connection_closed(self, cs: ConnectionStats) -> None:
         cs.close()
 
+    def _fold(self, cs: ConnectionStats) -> None:
+        self._recv_adjust += cs.packets_received
+        self._sent_adjust += cs.packets_sent
+        self._zero_adjust += cs.zero_count
+
     @property
     def live_connections(self) -> int:
         return len(self._live)
@@ -231,8 +270,19 @@ class ServerStats:
         return self._sent_adjust + sum(c.packets_sent for c in self._live)
 
     @property
+    def zero_count(self) -> int:
+        """Zero-latency responses since the last srst."""
+        return self._zero_adjust + sum(c.zero_count for c in self._live)
+
+    @property
+    def latency_count(self) -> int:
+        return self.zero_count + self.timed_count
+
+    @property
     def min_latency(self) -> int:
-        return 0 if self.min_latency_raw == _LONG_MAX else self.min_latency_raw
+        if self.zero_count:
+            return 0
+        return self.timed_min_ms if self.timed_count else 0
 
     @property
     def max_latency(self) -> int:
@@ -240,7 +290,15 @@ class ServerStats:
 
     @property
     def avg_latency(self) -> float:
-        return round_avg(self.latency_total_ms, self.latency_count)
+        return round_avg(self.timed_total_ms, self.latency_count)
+
+    def set_latency(self, *, min_ms: int, max_ms: int, total_ms: int, count: int) -> None:
+        """Overwrite the latency summary (tests, restoring saved figures)."""
+        self._zero_adjust = -sum(c.zero_count for c in self._live)
+        self.timed_min_ms = min_ms if count else _LONG_MAX
+        self.max_latency_ms = max_ms
+        self.timed_total_ms = total_ms
+        self.timed_count = count
 
     def uptime_ms(self, now_monotonic_ms: int | None = None) -> int:
         now = int(time.monotonic() * 1000) if now_monotonic_ms is None else now_monotonic_ms
@@ -256,12 +314,13 @@ class ServerStats:
 
     def reset(self) -> None:
         """srst: latency, packet counters and response sizes (ServerStats.reset)."""
-        self.min_latency_raw = _LONG_MAX
+        self.timed_count = 0
+        self.timed_total_ms = 0
+        self.timed_min_ms = _LONG_MAX
         self.max_latency_ms = 0
-        self.latency_total_ms = 0
-        self.latency_count = 0
         self._recv_adjust = -sum(c.packets_received for c in self._live)
         self._sent_adjust = -sum(c.packets_sent for c in self._live)
+        self._zero_adjust = -sum(c.zero_count for c in self._live)
         self.last_response_size = self.min_response_size = self.max_response_size = -1
 
     def reset_connections(self) -> None:

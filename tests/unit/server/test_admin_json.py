@@ -61,8 +61,7 @@ def admin_status() -> FakeStatus:
     for lat in (0, 5, 3, 2, 2):
         cs.note_response(3, 4, 15, lat)
     # ZooKeeper's server-wide latency counted other requests than the connection's
-    ss = st.server_stats
-    ss.min_latency_raw, ss.max_latency_ms, ss.latency_total_ms, ss.latency_count = 1, 5, 14, 5
+    st.server_stats.set_latency(min_ms=1, max_ms=5, total_ms=14, count=5)
     st.watches = {SID: ["/app/x", "/nope"]}
     st.ephemerals = {SID: ["/app/eph9"]}
     st.expiry = {386000: [SID]}

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.server.fake_status import FakeStatus, standalone_config
+from zkpy.proto.opcodes import OpCode
 from zkpy.server.config import ServerConfig
 from zkpy.server.fourlw import (
     NOT_SERVING,
@@ -95,22 +96,20 @@ def set_conn(cs: ConnectionStats, **kw: int | str) -> None:
 def populated_status() -> FakeStatus:
     """The state of golden/standalone_populated at capture time."""
     st = FakeStatus(standalone_config(), last_zxid=8, node_count=10)
-    ss = st.server_stats
-    ss.min_latency_raw, ss.max_latency_ms = 0, 32
-    ss.latency_total_ms, ss.latency_count = 57, 17
     c1 = st.add_connection("127.0.0.1", 56006, established_ms=1795271125243)
     set_conn(c1.stats, packets_received=4, packets_sent=4, session_id=SID1, timeout_ms=10000,
-             last_op="GETC", last_cxid=3, last_zxid=8, last_response_ms=341444,
-             last_latency_ms=2, min_latency_ms=0, max_latency_ms=4, latency_total_ms=8,
-             latency_count=4)
+             last_op_code=OpCode.GET_CHILDREN, last_cxid=3, last_zxid=8,
+             last_response_ms=341444, last_latency_ms=2, zero_count=1, timed_count=3,
+             timed_total_ms=8, timed_min_ms=2, max_latency_ms=4)
     c0 = st.add_connection("127.0.0.1", 56002, established_ms=1795271125215)
     set_conn(c0.stats, packets_received=30, packets_sent=30, session_id=SID0,
-             timeout_ms=10000, last_op="GETD", last_cxid=0x1D, last_zxid=8,
-             last_response_ms=341504, last_latency_ms=1, min_latency_ms=0,
-             max_latency_ms=32, latency_total_ms=99, latency_count=30)
+             timeout_ms=10000, last_op_code=OpCode.GET_DATA, last_cxid=0x1D, last_zxid=8,
+             last_response_ms=341504, last_latency_ms=1, zero_count=1, timed_count=29,
+             timed_total_ms=99, timed_min_ms=1, max_latency_ms=32)
     me = st.add_connection("127.0.0.1", 56044)
     me.stats.packets_received = 1
     me.stats.interest_ops = 0
+    st.server_stats.set_latency(min_ms=0, max_ms=32, total_ms=57, count=17)
     st.watches = {SID1: ["/app/x"], SID0: ["/app/x", "/nope"]}
     st.ephemerals = {SID1: ["/app/eph3"], SID0: ["/app/eph2", "/app/eph1"]}
     st.expiry = {wall_ms("2026-11-21 14:25:35"): [SID1, SID0]}

@@ -140,3 +140,22 @@ def test_directory_size(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "z").write_bytes(b"z" * 1000)
     assert directory_size(tmp_path) == 120
+
+
+def test_zero_latency_reads_are_aggregated_across_srst_crst_and_close() -> None:
+    ss = ServerStats(start_monotonic_ms=0)
+    a, b = ss.new_connection(), ss.new_connection()
+    a.note_read(OpCode.GET_DATA, 1)
+    a.note_write(OpCode.SET_DATA, 2, 9, 6)
+    assert (ss.min_latency, ss.max_latency, ss.latency_count, ss.avg_latency) == (0, 6, 2, 3.0)
+    ss.reset()  # srst: the read before it no longer counts
+    b.note_write(OpCode.CREATE, 1, 10, 4)
+    assert (ss.min_latency, ss.max_latency, ss.latency_count) == (4, 4, 1)
+    b.note_read(OpCode.EXISTS, 2)
+    assert (ss.min_latency, ss.latency_count, ss.avg_latency) == (0, 2, 2.0)
+    b.reset()  # crst keeps the server figures
+    a.close()
+    assert (ss.min_latency, ss.latency_count, ss.avg_latency) == (0, 2, 2.0)
+    assert b.last_op == "NA" and a.last_op == "SETD"
+    ss.set_latency(min_ms=1, max_ms=5, total_ms=14, count=5)
+    assert (ss.min_latency, ss.max_latency, ss.avg_latency) == (1, 5, 2.8)

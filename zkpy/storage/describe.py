@@ -17,7 +17,7 @@ _decoder: Callable[[bytes], Any] | None | bool = False  # False: not looked up y
 
 
 def _find_decoder() -> Callable[[bytes], Any] | None:
-    for mod_name in ("zkpy.state", "zkpy.state.command", "zkpy.state.txn", "zkpy.state.machine"):
+    for mod_name in ("zkpy.state", "zkpy.state.types", "zkpy.state.machine"):
         try:
             mod = importlib.import_module(mod_name)
         except ImportError:

@@ -1,0 +1,130 @@
+"""Bridge between zkpy.state's StateMachine and snapshot images / log replay.
+
+    image = snapshot_image(sm)                       # in the forked child (SnapshotTaker)
+    loader = StateLoader(config)                     # at startup
+    result = recover(data_dir, log_dir, load_snapshot=loader.load, apply=loader.apply,
+                     initial_image=loader.initial_image, tree_digest=loader.digest)
+    sm = loader.sm
+
+The state's SnapshotNode / SnapshotHeader map onto SnapNode / SnapshotImage field by
+field (StatPersisted as the state persists it: cversion is its create count, the
+ephemeralOwner its internal owner incl. container/TTL markers); `next_session_id`
+travels in the image's `extra` bytes. zkpy.state is imported lazily so the storage
+package works (and its offline tools run) without it.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from .snapformat import SnapNode, SnapshotImage
+
+if TYPE_CHECKING:
+    from zkpy.state.machine import StateConfig, StateMachine
+
+# extra = producer tag (says whose digest algorithm the image's digest is) + fields
+STATE_TAG = b"zkpy.state/1:"
+_EXTRA = struct.Struct(">Bq")  # has next_session_id, next_session_id
+
+
+def _encode_extra(next_sid: int | None) -> bytes:
+    return STATE_TAG + (_EXTRA.pack(0, 0) if next_sid is None else _EXTRA.pack(1, next_sid))
+
+
+def is_state_image(image: SnapshotImage) -> bool:
+    """True when the image was made by snapshot_image() (digest = zkpy.state's)."""
+    return image.extra.startswith(STATE_TAG)
+
+
+def _decode_extra(extra: bytes) -> int | None:
+    body = extra[len(STATE_TAG):]
+    if not extra.startswith(STATE_TAG) or len(body) != _EXTRA.size:
+        return None
+    has, sid = _EXTRA.unpack(body)
+    return sid if has else None
+
+
+def _snap_nodes(sm: StateMachine) -> Iterator[SnapNode]:
+    for n in sm.iter_nodes():
+        acl = tuple((a.perms, a.id.scheme or "", a.id.id or "") for a in n.acl)
+        st = n.stat
+        yield SnapNode(n.path, n.data, acl, st.czxid, st.mzxid, st.ctime, st.mtime,
+                       st.version, st.cversion, st.aversion, st.ephemeralOwner, st.pzxid)
+
+
+def snapshot_image(sm: StateMachine) -> SnapshotImage:
+    """The image of `sm` as it is now (digest computed now: call it in the forked child)."""
+    header = sm.snapshot_header()
+    return SnapshotImage(
+        zxid=header.last_zxid,
+        nodes=_snap_nodes(sm),
+        sessions=list(header.sessions),
+        digest=sm.digest(),
+        extra=_encode_extra(header.next_session_id),
+    )
+
+
+def _state_nodes(image: SnapshotImage) -> Iterator[Any]:
+    from zkpy.proto import records as r
+    from zkpy.state.machine import SnapshotNode
+
+    acls: dict[tuple[tuple[int, str, str], ...], list[Any]] = {}
+    for n in image.nodes:
+        acl = acls.get(n.acl)
+        if acl is None:
+            acl = acls[n.acl] = [r.ACL(p, r.Id(s, i)) for p, s, i in n.acl]
+        stat = r.StatPersisted(n.czxid, n.mzxid, n.ctime, n.mtime, n.version, n.cversion,
+                               n.aversion, n.ephemeral_owner, n.pzxid)
+        yield SnapshotNode(n.path, n.data, list(acl), stat)
+
+
+def state_from_image(config: StateConfig, image: SnapshotImage) -> StateMachine:
+    from zkpy.state.machine import SnapshotHeader, StateMachine
+
+    header = SnapshotHeader(image.zxid, _decode_extra(image.extra), list(image.sessions))
+    return StateMachine.from_snapshot(config, header, _state_nodes(image))
+
+
+def image_digest(image: SnapshotImage) -> int:
+    """zkpy.state's tree digest recomputed from a snapshot's nodes (for verify)."""
+    from zkpy.proto import records as r
+    from zkpy.state.digest import tree_digest
+
+    nodes = sorted(image.nodes, key=lambda n: n.path)
+    return tree_digest(
+        (n.path,
+         r.StatPersisted(n.czxid, n.mzxid, n.ctime, n.mtime, n.version, n.cversion,
+                         n.aversion, n.ephemeral_owner, n.pzxid),
+         n.data,
+         [r.ACL(p, r.Id(s, i)) for p, s, i in n.acl])
+        for n in nodes
+    )
+
+
+class StateLoader:
+    """Callbacks for recover(): builds the StateMachine from a snapshot, replays Commands."""
+
+    def __init__(self, config: StateConfig | None = None) -> None:
+        from zkpy.state.machine import StateConfig, StateMachine
+
+        self.config = config if config is not None else StateConfig()
+        self.sm: StateMachine = StateMachine(self.config)
+
+    def load(self, image: SnapshotImage) -> None:
+        self.sm = state_from_image(self.config, image)
+
+    def apply(self, zxid: int, payload: bytes) -> None:
+        from zkpy.state.machine import Command
+
+        cmd = Command.from_bytes(payload)
+        if cmd.zxid != zxid:
+            raise ValueError(f"log record {zxid:#x} holds a command for {cmd.zxid:#x}")
+        self.sm.apply(cmd)
+
+    def digest(self) -> int:
+        return self.sm.digest()
+
+    def initial_image(self) -> SnapshotImage:
+        return snapshot_image(self.sm)

@@ -15,6 +15,8 @@ SUBCOMMANDS: dict[str, str] = {
     "server": "zkpy.server.main:server",
     "shell": "shell.main:shell",
     "data": "zkpy.storage.cli:data",
+    "ensemble": "launcher.main:ensemble",
+    "up": "launcher.main:up",
 }
 
 

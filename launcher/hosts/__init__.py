@@ -1,0 +1,1 @@
+"""Where members run: the Host protocol and its local and ssh implementations."""

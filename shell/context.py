@@ -163,8 +163,18 @@ class Shell:
         add = getattr(self.client, "add_listener", None)
         if add is not None:
             add(self._state_listener)
-        self._connecting = asyncio.ensure_future(self._start(self.client))
-        return self._connecting
+        task = asyncio.ensure_future(self._start(self.client))
+        task.add_done_callback(self._connect_done)
+        self._connecting = task
+        return task
+
+    def _connect_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()  # retrieved here so asyncio never warns about it
+        if exc is not None and self.interactive:
+            self.out.notice(f"Cannot connect to {self.hosts}: {exc or type(exc).__name__}"
+                            " (commands retry; 'connect HOST:PORT' picks another server)")
 
     async def _start(self, client: Any) -> None:
         await client.start(timeout_s=self.connect_timeout_s)

@@ -101,49 +101,68 @@ def digest_id_valid(id_: str) -> bool:
 # --------------------------------------------------------------------- ip
 
 
-def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
+_INT_RE = re.compile(r"[+-]?[0-9]+\Z")
+
+
+def _java_int(text: str) -> int | None:
+    """Integer.parseInt: optional sign and ASCII digits only."""
+    return int(text) if _INT_RE.match(text) else None
+
+
+def _addr_bytes(text: str) -> tuple[int, int] | None:
+    """(value, bit length) of an IPv4 (Java's dotted-quad parse) or IPv6 address."""
+    if ":" in text:
+        try:
+            return int(ipaddress.IPv6Address(text.split("%", 1)[0])), 128
+        except ValueError:
+            return None
+    parts = text.split(".")
+    if len(parts) != 4:
         return None
+    v = 0
+    for p in parts:
+        b = _java_int(p)
+        if b is None or b < 0 or b > 255:
+            return None
+        v = (v << 8) | b
+    return v, 32
+
+
+def _acl_expr(expr: str) -> tuple[int, int, int] | None:
+    """``addr[/bits]`` -> (value, bit length, prefix bits), None when invalid."""
+    addr_s, slash, bits_s = expr.partition("/")
+    got = _addr_bytes(addr_s)
+    if got is None:
+        return None
+    value, width = got
+    bits = width
+    if slash:
+        b = _java_int(bits_s)
+        if b is None or b < 0 or b > width:
+            return None
+        bits = b
+    return value, width, bits
 
 
 def ip_id_valid(id_: str) -> bool:
-    addr_s, slash, bits_s = id_.partition("/")
-    addr = _parse_ip(addr_s)
-    if addr is None:
-        return False
-    if slash:
-        try:
-            bits = int(bits_s)
-        except ValueError:
-            return False
-        if bits < 0 or bits > addr.max_prefixlen:
-            return False
-    return True
+    return _acl_expr(id_) is not None
 
 
 def ip_matches(remote: str, acl_expr: str) -> bool:
-    """CIDR match of the connection address ``remote`` against ``a.b.c.d[/bits]``."""
-    addr_s, slash, bits_s = acl_expr.partition("/")
-    want = _parse_ip(addr_s)
-    have = _parse_ip(remote)
+    """CIDR match of the connection address ``remote`` against ``addr[/bits]``
+    (IPv4 and IPv6; an IPv4-mapped IPv6 remote matches IPv4 expressions)."""
+    want = _acl_expr(acl_expr)
+    have = _addr_bytes(remote)
     if want is None or have is None:
         return False
-    if isinstance(have, ipaddress.IPv6Address) and want.version == 4 and have.ipv4_mapped:
-        have = have.ipv4_mapped
-    if want.version != have.version:
+    value, width, bits = want
+    hv, hw = have
+    if hw == 128 and width == 32 and (hv >> 32) == 0xFFFF:
+        hv, hw = hv & 0xFFFFFFFF, 32
+    if hw != width:
         return False
-    bits = want.max_prefixlen
-    if slash:
-        try:
-            bits = int(bits_s)
-        except ValueError:
-            return False
-        if bits < 0 or bits > want.max_prefixlen:
-            return False
-    shift = want.max_prefixlen - bits
-    return (int(want) >> shift) == (int(have) >> shift)
+    shift = width - bits
+    return (value >> shift) == (hv >> shift)
 
 
 # ------------------------------------------------------------------ check

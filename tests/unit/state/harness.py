@@ -39,9 +39,9 @@ class Z:
     def w(self, conn: Conn, op: int, req: Any, cxid: int = 1) -> Applied:
         return self.run(self.sm.command(conn, op, req, cxid, self.now))
 
-    def create(self, conn: Conn, path: str, data: bytes | None = b"", acl: Any = None,
+    def create(self, conn: Conn, path: str, data: bytes | None = b"", acl: Any = OPEN,
                flags: int = 0, op: int = OpCode.CREATE) -> Applied:
-        return self.w(conn, op, r.CreateRequest(path, data, OPEN if acl is None else acl, flags))
+        return self.w(conn, op, r.CreateRequest(path, data, acl, flags))
 
     def create_ttl(self, conn: Conn, path: str, ttl: int, flags: int = 5,
                    data: bytes = b"") -> Applied:

@@ -80,3 +80,18 @@ def follows(prev: int, nxt: int) -> bool:
     if nxt >> 32 == prev >> 32:
         return nxt == prev + 1
     return nxt >> 32 > prev >> 32
+
+
+def ensure_dir(d: Path) -> None:
+    """mkdir -p `d`, making every newly created entry durable (fsync of its parent)."""
+    missing = []
+    p = d
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for m in reversed(missing):
+        try:
+            m.mkdir()
+        except FileExistsError:
+            pass
+        fsync_dir(m.parent)

@@ -35,7 +35,7 @@ from pathlib import Path
 from .errors import CorruptHistoryError
 from .layout import list_logs
 from .logreader import LogReader, Truncation, truncate_torn_tail
-from .snapformat import SnapshotImage
+from .snapformat import SnapshotFormatError, SnapshotImage
 from .snapshot import newest_valid_snapshot, read_snapshot, remove_stale_tmp, write_snapshot
 
 log = logging.getLogger("zkpy.storage.recovery")
@@ -115,7 +115,10 @@ def recover(
         _log(res)
         return res
 
-    image = read_snapshot(snap)
+    try:
+        image = read_snapshot(snap)
+    except SnapshotFormatError as e:  # CRC good but undecodable: a writer bug, not a crash
+        raise CorruptHistoryError(f"snapshot passes its CRC but cannot be decoded: {e}", str(snap)) from e
     res.snapshot, res.snapshot_zxid, res.snapshot_digest = snap, image.zxid, image.digest
     load_snapshot(image)
     if tree_digest is not None and image.digest is not None:

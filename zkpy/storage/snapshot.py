@@ -37,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import StorageError
-from .layout import TMP_SUFFIX, fsync_dir, list_snapshots, snap_name, version_dir
+from .layout import TMP_SUFFIX, ensure_dir, fsync_dir, list_snapshots, snap_name, version_dir
 from .snapformat import SnapshotFormatError, SnapshotImage, check_trailer, decode, encode
 
 log = logging.getLogger("zkpy.storage.snapshot")
@@ -49,7 +49,7 @@ def write_snapshot(data_dir: str | os.PathLike[str], image: SnapshotImage) -> Pa
     final = d / snap_name(image.zxid)
     tmp = final.with_name(final.name + TMP_SUFFIX)
     try:
-        d.mkdir(parents=True, exist_ok=True)
+        ensure_dir(d)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     except OSError as e:
         raise StorageError("create snapshot", str(tmp), e) from e

@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 
 from .errors import StorageError
-from .layout import TMP_SUFFIX, follows, fsync_dir, log_name, version_dir
+from .layout import TMP_SUFFIX, ensure_dir, follows, fsync_dir, log_name, version_dir
 from .logformat import encode_record, file_header
 
 log = logging.getLogger("zkpy.storage.txnlog")
@@ -66,7 +66,7 @@ class TxnLog:
         self._roll_requested = False
         self._poisoned: StorageError | None = None
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            ensure_dir(self.dir)
         except OSError as e:
             raise StorageError("create log dir", str(self.dir), e) from e
         if not force_sync:

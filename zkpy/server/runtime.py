@@ -1,0 +1,204 @@
+"""Wire one member together: config -> state machine, data dir, listeners, timers.
+
+This is the only place that knows every part of a running member; each part
+(config, state machine, member pipeline, connections, storage, 4lw, admin) stays
+ignorant of the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import time
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from zkpy.state.machine import StateMachine
+from zkpy.state.types import StateConfig
+
+from .admin import AdminServer
+from .config import ServerConfig
+from .connection import ClientConnection
+from .fourlw import FourLetterWords
+from .member import Member
+from .stats import ServerStats
+from .status import LastSnapshot, QuorumInfo, directory_size
+
+log = logging.getLogger("zkpy.server")
+
+
+class DataDirError(Exception):
+    """The data dir cannot be created, read or written."""
+
+
+class AdminStartError(Exception):
+    """The admin HTTP server could not bind its port."""
+
+
+class MemberRuntime:
+    """A running member; also the MemberStatus that 4lw, admin and metrics read."""
+
+    def __init__(self, cfg: ServerConfig, loop: asyncio.AbstractEventLoop) -> None:
+        self.cfg = cfg
+        self.loop = loop
+        self.state = StateMachine(StateConfig(**cfg.to_state_config(),
+                                              secret=secrets.randbits(63)))
+        self._stats = ServerStats()
+        self.member = Member(
+            self.state, loop=loop,
+            min_session_timeout_ms=cfg.min_session_timeout_ms,
+            max_session_timeout_ms=cfg.max_session_timeout_ms,
+            max_frame_bytes=cfg.max_frame_bytes,
+            max_client_cnxns=cfg.max_client_cnxns,
+            new_connection_stats=lambda c: self._stats.new_connection(),
+            server_stats=self._stats,
+        )
+        self.fourlw = FourLetterWords(self, cfg)
+        self.member.four_letter = self.fourlw.answer
+        self.admin: AdminServer | None = None
+        self._servers: list[asyncio.AbstractServer] = []
+        self._timers: list[asyncio.Task[None]] = []
+
+    # ------------------------------------------------------------ lifecycle
+
+    def _prepare_data_dir(self) -> None:
+        for d in {Path(self.cfg.data_dir), Path(self.cfg.data_log_dir)}:
+            try:
+                d.mkdir(parents=True, exist_ok=True)
+                probe = d / ".zkpy-write-probe"
+                probe.write_bytes(b"")
+                probe.unlink()
+            except OSError as e:
+                raise DataDirError(f"{d}: {e.strerror or e}") from e
+
+    async def serve(self, stop: asyncio.Event) -> int:
+        cfg = self.cfg
+        self._prepare_data_dir()
+        member = self.member
+        if cfg.client_port is not None:
+            host = cfg.client_port_address or None
+            backlog = cfg.client_port_listen_backlog
+            server = await self.loop.create_server(
+                lambda: ClientConnection(member), host=host, port=cfg.client_port,
+                reuse_address=True, backlog=backlog if backlog > 0 else 100)
+            self._servers.append(server)
+            log.info("serving clients on %s:%d (pid %d)", host or "*", cfg.client_port,
+                     os.getpid())
+        if cfg.admin_enabled:
+            self.admin = AdminServer(self, words=self.fourlw)
+            try:
+                await self.admin.start()
+            except OSError as e:
+                raise AdminStartError(str(e)) from e
+        self._timers.append(self.loop.create_task(
+            self._every(cfg.tick_ms / 2000.0, member.expire_sessions)))
+        self._timers.append(self.loop.create_task(
+            self._every(cfg.container_check_interval_ms / 1000.0, member.reap)))
+        self._timers.append(self.loop.create_task(self._every(0.05, self._clock)))
+        await stop.wait()
+        log.info("shutting down")
+        for t in self._timers:
+            t.cancel()
+        for s in self._servers:
+            s.close()
+        if self.admin is not None:
+            await self.admin.close()
+        member.close_all()
+        return 0
+
+    def _clock(self) -> None:
+        self._stats.now_ms = int(time.monotonic() * 1000)
+
+    async def _every(self, interval_s: float, fn: Any) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                fn()
+            except Exception:  # fail loudly: a dead timer would silently stop expiry
+                log.exception("periodic task %s failed", getattr(fn, "__name__", fn))
+                os._exit(1)
+
+    # ------------------------------------------------------------ MemberStatus
+
+    @property
+    def config(self) -> ServerConfig:
+        return self.cfg
+
+    @property
+    def server_stats(self) -> ServerStats:
+        return self._stats
+
+    @property
+    def mode(self) -> str:
+        return "standalone"
+
+    @property
+    def serving(self) -> bool:
+        return self.member.serving
+
+    @property
+    def read_only(self) -> bool:
+        return False
+
+    @property
+    def last_zxid(self) -> int:
+        return self.state.last_zxid
+
+    @property
+    def node_count(self) -> int:
+        return self.state.node_count()
+
+    @property
+    def outstanding_requests(self) -> int:
+        return self.member.outstanding_writes
+
+    @property
+    def approximate_data_size(self) -> int:
+        return self.state.approximate_data_size()
+
+    @property
+    def ephemerals_count(self) -> int:
+        return sum(len(v) for v in self.state.ephemerals_by_session().values())
+
+    @property
+    def watch_count(self) -> int:
+        return self.state.watch_summary().total
+
+    @property
+    def global_sessions(self) -> int:
+        return self.state.session_count()
+
+    def connections(self) -> Iterable[ClientConnection]:
+        return list(self.member.connections)
+
+    def data_watches(self) -> Mapping[int, Collection[str]]:
+        out: dict[int, list[str]] = {}
+        for watcher, paths in self.state.watch_summary().by_watcher.items():
+            sid = getattr(getattr(watcher, "conn", None), "session_id", 0)
+            out.setdefault(sid, []).extend(paths)
+        return out
+
+    def ephemerals_by_session(self) -> Mapping[int, Collection[str]]:
+        return self.state.ephemerals_by_session()
+
+    def session_expiry(self) -> Mapping[int, Collection[int]]:
+        return {t: sorted(s) for t, s in sorted(self.state.sessions.buckets.items())}
+
+    def dir_sizes(self) -> tuple[int, int]:
+        return (directory_size(self.cfg.snap_version_dir),
+                directory_size(self.cfg.log_version_dir))
+
+    def quorum_info(self) -> QuorumInfo | None:
+        return None
+
+    def last_snapshot(self) -> LastSnapshot | None:
+        return None
+
+    def digest_log(self) -> Sequence[tuple[int, int]]:
+        return ()
+
+    def extra_metrics(self) -> Mapping[str, int | float]:
+        return {}

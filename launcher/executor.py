@@ -38,7 +38,7 @@ from .plan import (
 from .probe import Probe, probe, wait_ready
 from .render import EnsembleStatus, MemberStatus, status_label
 from .spec import EnsembleSpec, MemberSpec, member_argv, render_log4j, render_zoo_cfg
-from .state import PidRecord, StateStore
+from .state import MemberPaths, PidRecord, StateStore
 
 __all__ = ["ExitCode", "Launcher", "LauncherError"]
 
@@ -73,7 +73,10 @@ class Launcher:
 
     # ------------------------------------------------------------------ hosts
 
-    def host(self, member: MemberSpec) -> Host:
+    def paths(self, spec: EnsembleSpec, member: MemberSpec) -> MemberPaths:
+        return self.store.paths(spec, member, self.host(member, spec))
+
+    def host(self, member: MemberSpec, spec: EnsembleSpec | None = None) -> Host:
         key = member.ssh or "local"
         h = self._hosts.get(key)
         if h is None:
@@ -87,7 +90,8 @@ class Launcher:
                 from .hosts.ssh import SSHHost
 
                 h = SSHHost(member.ssh, connect_timeout_s=self.ssh_timeout_s,
-                            command_timeout_s=max(self.ssh_timeout_s, 10.0))
+                            command_timeout_s=max(self.ssh_timeout_s, 10.0),
+                            python=spec.remote_python if spec is not None else "python3")
             self._hosts[key] = h
         return h
 
@@ -106,7 +110,7 @@ class Launcher:
         out: dict[str, Observed] = {}
         for m in members if members is not None else spec.members:
             try:
-                out[m.name] = self.store.observe(self.host(m), spec, m)[0]
+                out[m.name] = self.store.observe(self.host(m, spec), spec, m)[0]
             except HostError as e:
                 raise LauncherError(f"{m.name} ({m.host}): {e}", ExitCode.UNAVAILABLE,
                                     hint=e.hint) from e
@@ -132,7 +136,7 @@ class Launcher:
                     self.say(f"Error: {action.message}")
                     failed = True
                 elif isinstance(action, CleanStalePid):
-                    self.host(m).remove(self.store.paths(spec, m).pid)
+                    self.host(m).remove(self.paths(spec, m).pid)
                     self.say(f"{m.name}: removed stale pid file (pid {action.pid} is gone or "
                              "is not this member)")
                 elif isinstance(action, CheckPorts):
@@ -183,14 +187,14 @@ class Launcher:
 
     def _write_config(self, spec: EnsembleSpec, m: MemberSpec) -> None:
         h = self.host(m)
-        p = self.store.paths(spec, m)
+        p = self.paths(spec, m)
         h.write_file(p.config, render_zoo_cfg(spec, m, p.data_dir))
         h.write_file(f"{p.data_dir}/myid", f"{m.id}\n")
         h.write_file(p.log4j, render_log4j())
 
     def _spawn(self, spec: EnsembleSpec, m: MemberSpec) -> int:
         h = self.host(m)
-        p = self.store.paths(spec, m)
+        p = self.paths(spec, m)
         argv = member_argv(spec, m, python=h.python(), config=p.config, member_dir=p.dir,
                            data_dir=p.data_dir)
         pid = h.spawn_detached(argv, cwd=p.dir, log_path=p.log)
@@ -214,7 +218,7 @@ class Launcher:
         if res.dead is None and not res.timed_out:
             return
         bad = spec.member(res.dead or res.timed_out[0])
-        paths = self.store.paths(spec, bad)
+        paths = self.paths(spec, bad)
         lines = self.host(bad).tail(paths.log, LOG_LINES_ON_FAILURE)
         if res.dead is not None:
             self.host(bad).remove(paths.pid)
@@ -238,7 +242,7 @@ class Launcher:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
-        h.remove(self.store.paths(spec, m).pid)
+        h.remove(self.paths(spec, m).pid)
         self.say(f"{m.name}  {m.client_address}  stopped")
         return True
 
@@ -249,7 +253,7 @@ class Launcher:
         rows: list[MemberStatus] = []
         now = time.time()
         for m in spec.members:
-            h = self.host(m)
+            h = self.host(m, spec)
             try:
                 observed, _record, proc = self.store.observe(h, spec, m)
             except HostError as e:
@@ -267,11 +271,11 @@ class Launcher:
                 pid=observed.pid if observed.state is not MemberState.STOPPED else None,
                 uptime_s=uptime if observed.state in (MemberState.RUNNING, MemberState.PAUSED)
                 else None,
-                data_dir=self.store.paths(spec, m).data_dir, ssh=m.ssh))
+                data_dir=self.paths(spec, m).data_dir, ssh=m.ssh))
         return EnsembleStatus(spec.name, tuple(rows), current=current)
 
     def destroy_data(self, spec: EnsembleSpec) -> None:
         for m in spec.members:
             if m.is_remote:
-                self.host(m).remove_tree(self.store.paths(spec, m).dir)
+                self.host(m).remove_tree(self.paths(spec, m).dir)
         self.store.remove(spec.name)

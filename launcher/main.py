@@ -364,8 +364,8 @@ def logs_cmd(opts: Opts, member: str, name: str | None, follow: bool, lines: int
     m = spec.member(member)
     launcher = opts.launcher(store)
     try:
-        host = launcher.host(m)
-        path = store.paths(spec, m).log
+        host = launcher.host(m, spec)
+        path = launcher.paths(spec, m).log
         click.echo(f"==> {m.name}: {path} <==", err=True)
         if follow:
             for line in host.follow(path, lines):

@@ -158,12 +158,12 @@ class StateStore:
             return spec.remote_dir or f".local/state/zkpy/ensembles/{spec.name}"
         return str(self.dir(spec.name) / "members")
 
-    def paths(self, spec: EnsembleSpec, member: MemberSpec) -> MemberPaths:
-        return MemberPaths.under(self.member_base(spec, member), member)
+    def paths(self, spec: EnsembleSpec, member: MemberSpec, host: Host) -> MemberPaths:
+        return MemberPaths.under(host.resolve(self.member_base(spec, member)), member)
 
     def observe(self, host: Host, spec: EnsembleSpec,
                 member: MemberSpec) -> tuple[Observed, PidRecord | None, ProcInfo | None]:
-        paths = self.paths(spec, member)
+        paths = self.paths(spec, member, host)
         text = host.read_file(paths.pid)
         record = PidRecord.parse(text) if text is not None else None
         if text is not None and record is None:  # junk in the pid file

@@ -90,6 +90,10 @@ class Host(Protocol):
     def port_holder(self, address: str, port: int) -> PortHolder:
         ...
 
+    def resolve(self, path: str) -> str:
+        """An absolute path on this host (relative paths are from the login directory)."""
+        ...
+
     def python(self) -> str:
         """The interpreter that {python} in a member command means on this host."""
         ...

@@ -167,6 +167,9 @@ class LocalHost:
         free, pid, cmd = _port_ns["port_holder"](address, port)  # type: ignore[operator]
         return PortHolder(free=free, pid=pid, command=cmd)
 
+    def resolve(self, path: str) -> str:
+        return os.path.abspath(os.path.expanduser(path))
+
     def python(self) -> str:
         return sys.executable
 

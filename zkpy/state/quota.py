@@ -1,7 +1,7 @@
 """Quotas: /zookeeper/quota/<path>/zookeeper_limits and zookeeper_stats.
 
 Formats as zkCli's setquota writes them (StatsTrack): ``count=N,bytes=N`` first, then
-other keys sorted (``byteHardLimit``, ``countHardLimit``); a missing key reads as -1.
+``=;byteHardLimit=N;countHardLimit=N`` when hard limits exist; a missing key reads as -1.
 Like ZooKeeper's DataTree, only the *deepest* quota root above a path is updated
 (``getMaxPrefixWithQuota``); "/" never carries a quota. Soft limits only warn (nothing
 here); hard limits fail with QUOTAEXCEEDED when ``enforce_quota`` is set.
@@ -9,34 +9,43 @@ here); hard limits fail with QUOTAEXCEEDED when ``enforce_quota`` is set.
 
 from __future__ import annotations
 
+import re
+
 from .tree import QUOTA, DataTree, split
 
 LIMIT_NODE = "zookeeper_limits"
 STAT_NODE = "zookeeper_stats"
 
 
+_PAIRS = re.compile(r"[,;]+")
+
+
 def parse_stats(data: bytes | None) -> dict[str, int]:
+    """StatsTrack(String): pairs split on ``[,;]+``, ``k=v``; an empty value is -1."""
     out: dict[str, int] = {}
     if not data:
         return out
-    for pair in data.decode("utf-8", "replace").split(","):
-        k, sep, v = pair.partition("=")
-        if not sep:
+    for pair in _PAIRS.split(data.decode("utf-8", "replace")):
+        kv = pair.split("=")
+        while len(kv) > 1 and kv[-1] == "":
+            kv.pop()
+        if not kv[0]:
             continue
         try:
-            out[k] = int(v.strip())
+            out[kv[0]] = int(kv[1]) if len(kv) > 1 else -1
         except ValueError:
             continue
     return out
 
 
 def format_stats(stats: dict[str, int]) -> bytes:
-    count = stats.get("count", -1)
-    nbytes = stats.get("bytes", -1)
-    parts = [f"count={count}", f"bytes={nbytes}"]
-    for k in sorted(k for k in stats if k not in ("count", "bytes")):
-        parts.append(f"{k}={stats[k]}")
-    return ",".join(parts).encode("utf-8")
+    """StatsTrack.toString: ``count=N,bytes=N`` then, if other keys exist,
+    ``=;key=value;...`` with the keys sorted (the extra '=' fools old parsers)."""
+    out = f"count={stats.get('count', -1)},bytes={stats.get('bytes', -1)}"
+    extra = sorted(k for k in stats if k not in ("count", "bytes"))
+    if extra:
+        out += "=" + "".join(f";{k}={stats[k]}" for k in extra)
+    return out.encode("utf-8")
 
 
 def limit_path(root: str) -> str:

@@ -504,6 +504,8 @@ def _default_sigint() -> None:
 @click.option("-n", "count", type=int, default=1, show_default=True, help="Number of members.")
 @click.option("--base-port", type=int, default=None,
               help="First client port [default: first free block from 2181].")
+@click.option("--host", "hosts", multiple=True, metavar="ADDR",
+              help="Address(es) for members, round-robin [default: 127.0.0.1].")
 @click.option("--name", default=None, help="Ensemble name [default: up-<pid>]; an existing "
                                            "ensemble of that name is reused.")
 @click.option("--keep", is_flag=True, help="Keep the ensemble and its data when the shell exits "
@@ -517,7 +519,8 @@ def _default_sigint() -> None:
 @click.option("--shell-command", default=SHELL_COMMAND, show_default=True, hidden=True,
               help="Shell to run, with {python} and {hosts}.")
 @_command
-def up(opts: Opts, count: int, base_port: int | None, name: str | None, keep: bool,
+def up(opts: Opts, count: int, base_port: int | None, hosts: tuple[str, ...],
+       name: str | None, keep: bool,
        no_shell: bool, server_kind: str, member_command: str | None,
        shell_command: str) -> int:
     """Start a throwaway local ensemble, wait until it serves, and open the shell on it.
@@ -533,7 +536,7 @@ def up(opts: Opts, count: int, base_port: int | None, name: str | None, keep: bo
             spec = store.load(name)
             click.echo(f"Reusing ensemble {name} ({spec.hosts})", err=True)
         else:
-            spec = _build(launcher, name, count, base_port, (), (), server_kind, member_command,
+            spec = _build(launcher, name, count, base_port, hosts, (), server_kind, member_command,
                           2000, True, "", "python3")
             if opts.dry_run:
                 click.echo(_render_create_plan(spec))

@@ -8,6 +8,7 @@ synchronously on the loop, so loop lag IS read latency). fdatasync on, real file
     python tests/bench/bench_txnlog.py --seconds 5 [--dir DIR] [--uvloop]
     python tests/bench/bench_txnlog.py --snapshot-nodes 500000   # forked vs blocking snapshot
     python tests/bench/bench_txnlog.py --restart   # replay 1M txns, decode 500k znodes
+    python tests/bench/bench_txnlog.py --restart-state   # the same through zkpy.state
     pytest -m bench tests/bench/bench_txnlog.py -s
 """
 
@@ -307,6 +308,67 @@ def restart_bench(n_txns: int, n_nodes: int, base: str | None) -> str:
     return "\n".join(lines)
 
 
+def restart_state_bench(n_txns: int, n_nodes: int, base: str | None) -> str:
+    """Full restart with zkpy.state: replay n_txns Commands (creates, then setData) from
+    the log into a StateMachine, and load a snapshot of n_nodes znodes."""
+    from zkpy.proto import records as r
+    from zkpy.proto.opcodes import OpCode
+    from zkpy.state.types import Conn
+    from zkpy.storage.stateimage import StateLoader, snapshot_image
+
+    d = Path(tempfile.mkdtemp(prefix="zkpy-restartstate-", dir=base))
+    lines = []
+    try:
+        loader = StateLoader()
+        sm = loader.sm
+        write_snapshot(d, snapshot_image(sm))
+        log = TxnLog(d, 0)
+        now = 1_700_000_000_000
+        c0 = sm.create_session_command(30_000, now)
+        log.append(c0.zxid, c0.to_bytes())
+        conn = Conn(session_id=sm.apply(c0).new_session[0])
+        acl = [r.ACL(31, r.Id("world", "anyone"))]
+        fanout = 1000
+        t0 = time.perf_counter()
+        for i in range(1, n_txns):
+            if i <= n_nodes:
+                path = f"/p{i}" if i <= fanout else f"/p{(i - 1) // fanout}/c{i}"
+                cmd = sm.command(conn, OpCode.CREATE, r.CreateRequest(path, b"v" * 100, acl, 0), i, now + i)
+            else:
+                j = (i % n_nodes) + 1
+                path = f"/p{j}" if j <= fanout else f"/p{(j - 1) // fanout}/c{j}"
+                cmd = sm.command(conn, OpCode.SET_DATA, r.SetDataRequest(path, b"w" * 100, -1), i, now + i)
+            log.append(cmd.zxid, cmd.to_bytes())
+            sm.apply(cmd)
+            if i % 1000 == 0:
+                log.flush_and_sync()
+        log.flush_and_sync()
+        log.close()
+        live = sm.digest()
+        lines.append(f"generated {n_txns} txns in {time.perf_counter() - t0:.1f} s ({sm.node_count()} znodes)")
+        fresh = StateLoader()
+        t0 = time.perf_counter()
+        res = recover(d, load_snapshot=fresh.load, apply=fresh.apply, repair=False)
+        dt = time.perf_counter() - t0
+        assert fresh.sm.digest() == live
+        lines.append(f"restart: replay {res.records_replayed} txns into the state machine: {dt:.1f} s")
+        t0 = time.perf_counter()
+        snap = write_snapshot(d, snapshot_image(sm))
+        lines.append(f"snapshot of {sm.node_count()} znodes written in {time.perf_counter() - t0:.1f} s "
+                     f"({snap.stat().st_size / 1e6:.0f} MB)")
+        fresh = StateLoader()
+        t0 = time.perf_counter()
+        res = recover(d, load_snapshot=fresh.load, apply=fresh.apply, repair=False)
+        dt = time.perf_counter() - t0
+        lines.append(f"restart: load that snapshot (+{res.records_replayed} txns): {dt:.1f} s")
+        t0 = time.perf_counter()
+        ok = fresh.sm.digest() == live
+        lines.append(f"  digest equal to the live tree: {ok} (computing it: {time.perf_counter() - t0:.1f} s)")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return "\n".join(lines)
+
+
 @pytest.mark.bench
 def test_bench_snapshot() -> None:
     print("\n" + snapshot_bench(200_000, None))
@@ -332,6 +394,8 @@ def main() -> None:
                     help="instead: measure a forked vs blocking snapshot of N znodes")
     ap.add_argument("--restart", action="store_true",
                     help="instead: time replaying 1,000,000 txns and decoding 500,000 znodes")
+    ap.add_argument("--restart-state", action="store_true",
+                    help="instead: the same with zkpy.state (1M Commands replayed, 500k-znode snapshot)")
     a = ap.parse_args()
     if a.switch_interval_ms:
         sys.setswitchinterval(a.switch_interval_ms / 1000)
@@ -340,6 +404,9 @@ def main() -> None:
         return
     if a.restart:
         print(restart_bench(1_000_000, 500_000, a.dir))
+        return
+    if a.restart_state:
+        print(restart_state_bench(1_000_000, 500_000, a.dir))
         return
     for w in a.writers:
         print(report(run(a.seconds, w, a.payload, a.probe_ms, a.dir, a.uvloop), w))

@@ -176,3 +176,41 @@ def test_verify_catches_a_tree_that_does_not_match_its_digest(tmp_path: Path) ->
     write_snapshot(tmp_path, SnapshotImage(img.zxid, nodes, img.sessions, img.digest, img.extra))
     bad = CliRunner().invoke(main, ["data", "verify", str(tmp_path)])
     assert bad.exit_code == 1 and "digest" in bad.stderr
+
+
+def test_open_member_storage_end_to_end(tmp_path: Path) -> None:
+    import random
+
+    from zkpy.storage.stateimage import open_member_storage
+
+    async def first() -> int:
+        st, sm, res = open_member_storage(None, tmp_path, rng=random.Random(3), now_ms=NOW,
+                                          snap_count_txns=4, prealloc_bytes=8192)
+        assert res.fresh and res.snapshot is not None
+        conn = None
+        for i in range(12):
+            cmd = (sm.create_session_command(30_000, NOW) if conn is None else
+                   sm.command(conn, OpCode.CREATE, r.CreateRequest(f"/n{i}", b"d", OPEN, 0), i, NOW + i))
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            st.commit([(cmd.zxid, cmd.to_bytes())], done.set_result)
+            assert await done is None
+            a = sm.apply(cmd)
+            if conn is None:
+                conn = Conn(session_id=a.new_session[0])
+            if st.after_apply(sm.last_zxid, lambda: snapshot_image(sm)):
+                while st.taker.running is not None:
+                    await asyncio.sleep(0.005)
+        await st.close()
+        return sm.digest()
+
+    live = asyncio.run(first())
+
+    async def second() -> tuple[int, int]:
+        st, sm, res = open_member_storage(None, tmp_path, rng=random.Random(3), now_ms=NOW + 5)
+        await st.close()
+        assert not res.fresh and res.snapshot is not None and res.snapshot.name != "snapshot.0"
+        assert sm.session_count() == 1
+        return sm.digest(), res.last_zxid
+
+    digest, last = asyncio.run(second())
+    assert digest == live and last == 12

@@ -15,10 +15,15 @@ package works (and its offline tools run) without it.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import random
 import struct
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from .engine import Storage
+from .recovery import RecoveryResult
 from .snapformat import SnapNode, SnapshotImage
 
 if TYPE_CHECKING:
@@ -128,3 +133,32 @@ class StateLoader:
 
     def initial_image(self) -> SnapshotImage:
         return snapshot_image(self.sm)
+
+
+def open_member_storage(
+    config: StateConfig | None,
+    data_dir: str | os.PathLike[str],
+    log_dir: str | os.PathLike[str] | None = None,
+    *,
+    rng: random.Random,
+    now_ms: int,
+    loop: asyncio.AbstractEventLoop | None = None,
+    **storage_kw: Any,
+) -> tuple[Storage, StateMachine, RecoveryResult]:
+    """Startup in one call: recover the StateMachine from disk, open the log for appends,
+    restart every recovered session's expiry clock at `now_ms` (ZooKeeper does the same),
+    and return (storage, state machine, what recovery did). `storage_kw` go to
+    Storage.open (snap_count_txns, snap_size_limit_bytes, prealloc_bytes, force_sync,
+    strategy). Raises CorruptHistoryError (refuse to start) or StorageError (data dir
+    unusable).
+    """
+    loader = StateLoader(config)
+    storage, res = Storage.open(
+        data_dir, log_dir, load_snapshot=loader.load, apply=loader.apply,
+        initial_image=loader.initial_image, tree_digest=loader.digest, rng=rng, loop=loop,
+        **storage_kw,
+    )
+    sm = loader.sm
+    for sid in sm.sessions_snapshot():
+        sm.touch(sid, now_ms)
+    return storage, sm, res

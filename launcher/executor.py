@@ -155,6 +155,8 @@ class Launcher:
                 elif isinstance(action, SendSignal):
                     signum = _signal.Signals[f"SIG{action.signal_name}"]
                     if self.host(m).signal(action.pid, signum):
+                        if action.signal_name in ("STOP", "CONT"):
+                            self._wait_paused(m, action.pid, action.signal_name == "STOP")
                         self.say(f"{m.name}  {m.client_address}  SIG{action.signal_name} sent to "
                                  f"pid {action.pid}")
                     else:
@@ -234,6 +236,20 @@ class Launcher:
             msg, ExitCode.UNAVAILABLE,
             details=[f"Last {len(lines)} lines of {paths.log}:", *[f"  {ln}" for ln in lines]],
             hint=f"full log: {paths.log}  (zkpy ensemble logs {bad.name} --name {spec.name})")
+
+    def _wait_paused(self, m: MemberSpec, pid: int, paused: bool) -> None:
+        """Signals are delivered asynchronously: report only once /proc agrees."""
+        h = self.host(m)
+        deadline = time.monotonic() + self.wait_timeout_s
+        while True:
+            info = h.process(pid)
+            if info is None or info.paused == paused:
+                return
+            if time.monotonic() >= deadline:
+                raise LauncherError(f"{m.name} (pid {pid}) is not "
+                                    f"{'paused' if paused else 'running'} after "
+                                    f"{self.wait_timeout_s:g} s")
+            time.sleep(0.02)
 
     def _wait_gone(self, spec: EnsembleSpec, m: MemberSpec, pid: int) -> bool:
         h = self.host(m)

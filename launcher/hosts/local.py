@@ -52,7 +52,14 @@ def read_proc(pid: int, proc_root: str = "/proc") -> ProcInfo | None:
     rest = stat[stat.rfind(")") + 2:].split()  # comm may contain spaces and parens
     state = rest[0] if rest else "?"
     if state in ("Z", "X"):
-        return None
+        # A killed multi-threaded process (a JVM) shows its leader as a zombie while other
+        # threads still exit and still hold its sockets: gone only when no task is left.
+        try:
+            tasks = [t for t in os.listdir(f"{proc_root}/{pid}/task") if t != str(pid)]
+        except OSError:
+            tasks = []
+        if not tasks:
+            return None
     start: float | None = None
     try:
         ticks = int(rest[19])  # field 22: starttime in clock ticks since boot

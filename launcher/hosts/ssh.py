@@ -133,15 +133,17 @@ class SSHHost:
 
     def process(self, pid: int) -> ProcInfo | None:
         p = int(pid)
-        code, out = self._sh("proc", f"cat /proc/{p}/stat 2>/dev/null || exit 3; echo; "
+        code, out = self._sh("proc", f"cat /proc/{p}/stat 2>/dev/null || exit 3; "
+                                     f"ls /proc/{p}/task | wc -l; "
                                      f"tr '\\0' '\\n' < /proc/{p}/cmdline", ok=(0, 3))
         if code == 3 or not out.strip():
             return None
-        stat, _, cmd = out.partition("\n")
+        stat, _, after = out.partition("\n")
+        tasks, _, cmd = after.partition("\n")
         rest = stat[stat.rfind(")") + 2:].split()
         state = rest[0] if rest else "?"
-        if state in ("Z", "X"):
-            return None
+        if state in ("Z", "X") and tasks.strip() in ("", "0", "1"):
+            return None  # a zombie leader with live threads is still exiting (see local.py)
         start: float | None = None
         try:
             btime, hz = self._boot_info()

@@ -62,3 +62,24 @@ def test_out_of_order_batch_is_refused_not_acknowledged(tmp_path: Path) -> None:
         return err
 
     assert isinstance(asyncio.run(main()), StorageError)
+
+
+def test_refused_batch_leaves_nothing_behind(tmp_path: Path) -> None:
+    async def main() -> list[StorageError | None]:
+        toy = Toy()
+        st, _ = Storage.open(tmp_path, load_snapshot=toy.load, apply=toy.apply,
+                             initial_image=toy.image, rng=random.Random(1), prealloc_bytes=4096)
+        loop = asyncio.get_running_loop()
+        out = []
+        for batch in ([(1, b"a"), (3, b"gap")], [(1, b"b")]):
+            done: asyncio.Future[StorageError | None] = loop.create_future()
+            st.commit(batch, done.set_result)
+            out.append(await done)
+        await st.close()
+        return out
+
+    bad, good = asyncio.run(main())
+    assert isinstance(bad, StorageError) and good is None
+    from zkpy.storage.logreader import LogReader
+
+    assert list(LogReader(tmp_path)) == [(1, b"b")]

@@ -104,13 +104,17 @@ class _Base:
         self, payloads: list[tuple[int, bytes]], on_done: Callable[[StorageError | None], None]
     ) -> None:
         """append() each (zxid, payload), commit(), then on_done(None | error) on the loop."""
-        try:
-            for zxid, payload in payloads:
-                self.append(zxid, payload)
+        prev = self.last_zxid
+        try:  # check the whole batch first: a refused batch must leave nothing buffered
+            for zxid, _ in payloads:
+                check_order(prev, zxid)
+                prev = zxid
         except ValueError as e:  # out-of-order zxid: a caller bug, never acknowledge
             err = StorageError("append to txn log", str(self.log.dir), OSError(0, str(e)))
             self.loop.call_soon(on_done, err)
             return
+        for zxid, payload in payloads:
+            self.append(zxid, payload)
         fut = self.commit()  # type: ignore[attr-defined]
 
         def done(f: asyncio.Future[int]) -> None:

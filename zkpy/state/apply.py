@@ -8,6 +8,7 @@ command succeeded. Check order per op: reference section 7 / PrepRequestProcesso
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +53,18 @@ class Fail(Exception):
 
 
 _FLAGS = {int(m): m for m in CreateMode}
+
+# A path that matches this is valid (PathUtils.validatePath); anything else is checked
+# by zkpy.paths.validate_path (the slow, exact one).
+_VALID_FAST = re.compile(
+    "(?:/(?!\\.\\.?(?:/|\\Z))[^/\x00-\x1f\x7f-\x9f\ud800-\uf8ff\ufff0-\uffff]+)+\\Z")
+
+
+def valid_path(path: str) -> bool:
+    """PathUtils.validatePath as a bool, with a regex fast path for the common case."""
+    if _VALID_FAST.match(path) is not None:
+        return True
+    return validate_path(path) is None
 
 
 class Applier:
@@ -118,8 +131,9 @@ class Applier:
             raise Fail(MARSHALLINGERROR)
         return path
 
-    def _valid(self, path: str, sequential: bool = False) -> None:
-        if validate_path(path, sequential) is not None:
+    @staticmethod
+    def _valid(path: str) -> None:
+        if not valid_path(path):
             raise Fail(BADARGUMENTS)
 
     # --------------------------------------------------------------- handlers
@@ -189,10 +203,11 @@ class Applier:
             raise Fail(Err.BADVERSION)
         if node.children:
             raise Fail(Err.NOTEMPTY)
-        self._remove(path, node, parent)
+        self.remove_node(path, node, parent)
         return None
 
-    def _remove(self, path: str, node: Node, parent: Node) -> None:
+    def remove_node(self, path: str, node: Node, parent: Node) -> None:
+        """Delete a checked node and queue its triggers (delete, reap, session close)."""
         self.tree.delete(path, self.zxid)
         self.triggers.append((T_DELETED, path, node.acl, split(path)[0], parent.acl))
 
@@ -210,7 +225,7 @@ class Applier:
         if self.tree.is_normal_ephemeral(node.owner):
             raise Fail(Err.BADVERSION)
         parent = self._node(path[:slash])
-        self._remove(path, node, parent)
+        self.remove_node(path, node, parent)
         return None
 
     def set_data(self, op: int, req: Any) -> Record:

@@ -142,6 +142,7 @@ class StateMachine:
         self._allowed = self.policy.allowed
         self._sess = self.sessions.sessions
         self._sasl_counter = 0
+        self._clocks_started = False
         self._reads: dict[int, Any] = {
             OpCode.EXISTS: self._exists,
             OpCode.GET_DATA: self._get_data,
@@ -459,7 +460,7 @@ class StateMachine:
         for path in sorted(tree.ephemerals.get(sid, ())):
             node = tree.nodes[path]
             parent_path = path[:path.rfind("/")] or ROOT
-            ap._remove(path, node, tree.nodes[parent_path])
+            ap.remove_node(path, node, tree.nodes[parent_path])
         self.sessions.remove(sid)
 
     def _fire(self, triggers: list[Any]) -> list[Event]:
@@ -499,8 +500,19 @@ class StateMachine:
 
     def expired_sessions(self, now_ms: int) -> list[int]:
         """Sessions due for a close_session_command (sorted). Each is returned once and
-        marked closing."""
+        marked closing. The first call on a machine restarts every session clock
+        (see :meth:`restart_session_clocks`)."""
+        if not self._clocks_started:
+            self.restart_session_clocks(now_ms)
         return self.sessions.expired(now_ms)
+
+    def restart_session_clocks(self, now_ms: int) -> None:
+        """Give every live session a full timeout from ``now_ms`` (as ZooKeeper does for
+        the sessions it recovers at startup, or a new leader for the sessions it
+        inherits). Called automatically by the first :meth:`expired_sessions`."""
+        self._clocks_started = True
+        for sid in list(self._sess):
+            self.sessions.touch(sid, now_ms)
 
     # =================================================================== auth
 

@@ -13,6 +13,7 @@ import re
 
 from .tree import QUOTA, DataTree, split
 
+_QUOTA_SLASH = QUOTA + "/"
 LIMIT_NODE = "zookeeper_limits"
 STAT_NODE = "zookeeper_stats"
 
@@ -113,8 +114,8 @@ class QuotaTracker:
     # ------------------------------------------------------------------ hooks
 
     def on_create(self, path: str, data: bytes | None) -> None:
-        parent, name = split(path)
-        if parent.startswith(QUOTA):
+        if path.startswith(_QUOTA_SLASH):
+            parent, name = split(path)
             root = parent[len(QUOTA):]
             if name == LIMIT_NODE:
                 self._add_root(root)
@@ -126,9 +127,10 @@ class QuotaTracker:
                 self._update(root2, len(data) if data else 0, 1)
 
     def on_delete(self, path: str, data: bytes | None) -> None:
-        parent, name = split(path)
-        if parent.startswith(QUOTA) and name == LIMIT_NODE:
-            self._del_root(parent[len(QUOTA):])
+        if path.startswith(_QUOTA_SLASH):
+            parent, name = split(path)
+            if name == LIMIT_NODE:
+                self._del_root(parent[len(QUOTA):])
         if self.roots:
             root = self.max_prefix(path)
             if root is not None:

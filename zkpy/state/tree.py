@@ -347,6 +347,8 @@ class DataTree:
         if path == ROOT:
             old = self.nodes[ROOT]
             node.children = old.children
+            self.data_size += (len(node.data) if node.data else 0) - (
+                len(old.data) if old.data else 0)
             self.nodes[""] = node
             self.nodes[ROOT] = node
             return

@@ -61,6 +61,7 @@ def test_expired_sorted_and_touch_of_closing() -> None:
     z = Z(tick_ms=1000)
     cs = [z.connect(timeout=4000) for _ in range(3)]
     ids = sorted(c.session_id for c in cs)
+    assert z.sm.expired_sessions(T0) == []  # first call starts the clocks at T0
     z.sm.touch(cs[0].session_id, T0 + 100_000)
     got = z.sm.expired_sessions(T0 + 10_000)
     assert got == sorted(ids[1:]) or got == sorted(x for x in ids if x != cs[0].session_id)
@@ -90,3 +91,23 @@ def test_session_timeout_and_snapshot() -> None:
     assert z.sm.session_timeout(c.session_id) == 6000
     assert z.sm.sessions_snapshot() == {c.session_id: 6000}
     assert z.sm.session_timeout(1) is None
+
+
+def test_restored_sessions_get_a_full_timeout() -> None:
+    z = Z(tick_ms=1000)
+    c = z.connect(timeout=4000)
+    sm = z.sm
+    restored = type(sm).from_snapshot(sm.config, sm.snapshot_header(), sm.iter_nodes())
+    later = T0 + 10**7
+    # the first expiry check after a restart restarts the clocks instead of expiring all
+    assert restored.expired_sessions(later) == []
+    assert restored.session_alive(c.session_id)
+    assert restored.expired_sessions(later + 5000) == [c.session_id]
+
+
+def test_restart_session_clocks_explicit() -> None:
+    z = Z(tick_ms=1000)
+    c = z.connect(timeout=4000)
+    z.sm.restart_session_clocks(T0 + 50_000)
+    assert z.sm.expired_sessions(T0 + 50_000) == []
+    assert z.sm.expired_sessions(T0 + 55_000) == [c.session_id]

@@ -437,6 +437,7 @@ class StateMachine:
             timeout = req.timeOut if isinstance(req, r.CreateSessionTxn) else \
                 self.config.min_session_timeout_ms
             self.sessions.add(cmd.session_id, timeout, cmd.time_ms)
+            self.sessions.note_applied(cmd.session_id)
             new_session = (cmd.session_id, timeout, self.sessions.password(cmd.session_id))
         elif op == OpCode.CLOSE_SESSION:
             self._close_session(cmd.session_id)

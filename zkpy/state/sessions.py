@@ -67,6 +67,17 @@ class SessionTracker:
         self.next_sid = nxt
         return sid
 
+    def note_applied(self, sid: int) -> None:
+        """A CREATE_SESSION was applied (maybe replayed from the log): never hand out
+        this id again if it is one of ours (same server byte)."""
+        if ((sid >> 56) & 0xFF) != (self.server_id & 0xFF):
+            return
+        if self.next_sid is None or sid >= self.next_sid:
+            nxt = to_signed64(sid + 1)
+            if nxt == CONTAINER_SID:
+                nxt += 1
+            self.next_sid = nxt
+
     def password(self, sid: int) -> bytes:
         return session_password(sid, self.secret)
 

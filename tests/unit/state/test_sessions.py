@@ -111,3 +111,19 @@ def test_restart_session_clocks_explicit() -> None:
     z.sm.restart_session_clocks(T0 + 50_000)
     assert z.sm.expired_sessions(T0 + 50_000) == []
     assert z.sm.expired_sessions(T0 + 55_000) == [c.session_id]
+
+
+def test_replayed_create_session_advances_next_id() -> None:
+    z = Z()
+    z.connect()
+    snap_hdr = z.sm.snapshot_header()
+    nodes = list(z.sm.iter_nodes())
+    c2 = z.connect()  # only in the "log"
+    restored = type(z.sm).from_snapshot(z.sm.config, snap_hdr, nodes)
+    restored.apply(z.commands[-1])
+    fresh = restored.create_session_command(10000, T0)
+    assert fresh.session_id == c2.session_id + 1
+    # ids of other servers do not move ours
+    other = StateMachine(StateConfig(server_id=9))
+    other.apply(z.commands[-1])
+    assert other.create_session_command(10000, T0).session_id >> 56 == 9

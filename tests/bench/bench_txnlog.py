@@ -326,7 +326,7 @@ def restart_state_bench(n_txns: int, n_nodes: int, base: str | None) -> str:
         now = 1_700_000_000_000
         c0 = sm.create_session_command(30_000, now)
         log.append(c0.zxid, c0.to_bytes())
-        conn = Conn(session_id=sm.apply(c0).new_session[0])
+        conn = Conn(session_id=sm.apply(c0).new_session[0])  # type: ignore[index]
         acl = [r.ACL(31, r.Id("world", "anyone"))]
         fanout = 1000
         t0 = time.perf_counter()

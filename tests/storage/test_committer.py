@@ -51,7 +51,7 @@ def test_failed_batch_fails_futures_and_sticks(tmp_path: Path, strategy: str) ->
             raise StorageError("write txn log", "x", OSError(errno.ENOSPC, "No space left"))
         real(data, first, last)
 
-    log.write_batch = flaky  # type: ignore[method-assign]
+    log.write_batch = flaky  # type: ignore[method-assign,assignment]
 
     async def main() -> None:
         c = make_committer(log, strategy=strategy)

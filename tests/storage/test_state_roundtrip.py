@@ -196,7 +196,7 @@ def test_open_member_storage_end_to_end(tmp_path: Path) -> None:
             assert await done is None
             a = sm.apply(cmd)
             if conn is None:
-                conn = Conn(session_id=a.new_session[0])
+                conn = Conn(session_id=a.new_session[0])  # type: ignore[index]
             if st.after_apply(sm.last_zxid, lambda: snapshot_image(sm)):
                 while st.taker.running is not None:
                     await asyncio.sleep(0.005)

@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +51,14 @@ def log_cmd(path: Path, from_zxid: str, limit: int, fmt: str) -> None:
     from .logreader import LogReader
 
     start = int(from_zxid, 0)
+    records: Iterator[tuple[int, bytes]]
     if path.is_file():
         scan = SegmentScan(path)
         records = ((z, p) for _, z, p in scan)
         truncs: list[str] = []
     else:
         reader = LogReader(path, max(0, start - 1), check_start=False)
-        records = iter(reader)
+        records = reader.__iter__()
         truncs = []
     shown = 0
     try:

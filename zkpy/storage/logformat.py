@@ -249,7 +249,7 @@ def _plausible(mm: mmap.mmap, size: int, c: int, prev: int | None) -> bool:
         return False
     if prev is not None and zxid <= prev:
         return False
-    return zlib.crc32(mm[c + 4 : c + REC_HEADER_LEN + length]) == crc
+    return bool(zlib.crc32(mm[c + 4 : c + REC_HEADER_LEN + length]) == crc)
 
 
 def _find_valid_record(

@@ -27,7 +27,8 @@ from .recovery import RecoveryResult
 from .snapformat import SnapNode, SnapshotImage
 
 if TYPE_CHECKING:
-    from zkpy.state.machine import StateConfig, StateMachine
+    from zkpy.state.machine import StateMachine
+    from zkpy.state.types import StateConfig
 
 # extra = producer tag (says whose digest algorithm the image's digest is) + fields
 STATE_TAG = b"zkpy.state/1:"
@@ -112,7 +113,8 @@ class StateLoader:
     """Callbacks for recover(): builds the StateMachine from a snapshot, replays Commands."""
 
     def __init__(self, config: StateConfig | None = None) -> None:
-        from zkpy.state.machine import StateConfig, StateMachine
+        from zkpy.state.machine import StateMachine
+        from zkpy.state.types import StateConfig
 
         self.config = config if config is not None else StateConfig()
         self.sm: StateMachine = StateMachine(self.config)
@@ -121,7 +123,7 @@ class StateLoader:
         self.sm = state_from_image(self.config, image)
 
     def apply(self, zxid: int, payload: bytes) -> None:
-        from zkpy.state.machine import Command
+        from zkpy.state.types import Command
 
         cmd = Command.from_bytes(payload)
         if cmd.zxid != zxid:

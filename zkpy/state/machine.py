@@ -23,6 +23,19 @@ SYNC, PING, AUTH, SASL, SET_WATCHES(2) framing, CLOSE_SESSION socket handling, 4
 unknown opcodes are the runtime's business; CHECK outside a multi -> UNIMPLEMENTED +
 close (never a command).
 
+Types (``zkpy.state.types``, re-exported here and from ``zkpy.state``):
+``StateConfig`` (frozen: server_id, tick_ms, min/max_session_timeout_ms, super_digest,
+skip_acl, enforce_quota, extended_types_enabled, digest_auth_enabled, sasl_users,
+config_data, container_max_never_used_ms, secret), ``Conn`` (one per connection, owned by
+the runtime: session_id, auth_ids starting as ``[Id("ip", remote_ip)]``, watcher key,
+remote_ip), ``Command`` (zxid, session_id, cxid, time_ms, op, request, auth_ids;
+to_bytes/from_bytes), ``Applied`` (zxid, err, response, events, session_id, cxid,
+new_session, closed_session) and ``MultiResponse`` (results; ``encode(out)``).
+
+Notifications: ``Applied.events`` / :meth:`StateMachine.set_watches` give WatcherEvents
+whose path is the full server path (state SyncConnected); the runtime writes them with
+xid -1 and zxid -1 (ZooKeeper 3.8). Events a connection may not READ are already dropped.
+
 Module map: ``types`` (StateConfig, Conn, Command, Applied, MultiResponse), ``tree``
 (DataTree), ``acl``, ``watches``, ``sessions``, ``quota``, ``sasl``, ``apply`` (write
 handlers), ``digest``. Everything here is pure: no asyncio, socket, time, random, os,

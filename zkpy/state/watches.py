@@ -231,7 +231,17 @@ class WatchManager:
     # --------------------------------------------------------------- summary
 
     def watch_count(self) -> int:
-        return self.data.count() + self.child.count()
+        """Registrations in both tables as ZooKeeper 3.8 counts them (zk_watch_count):
+        it also lists persistent-recursive watches in the child table."""
+        extra = 0
+        if self.data.recursive:
+            child = self.child.by_path
+            for path, ws in self.data.by_path.items():
+                cws = child.get(path)
+                for w, bits in ws.items():
+                    if bits & RECURSIVE and (cws is None or w not in cws):
+                        extra += 1
+        return self.data.count() + self.child.count() + extra
 
     def summary(self) -> WatchSummary:
         by_path = {p: list(ws) for p, ws in sorted(self.data.by_path.items())}

@@ -249,3 +249,14 @@ def test_close_session_events_order() -> None:
     a = z.close(c)
     assert events_of(a, w) == [(DELETED, "/p/a"), (CHILD, "/p"), (DELETED, "/p/b"),
                                (DELETED, "/p/c")]
+
+
+def test_watch_count_like_zookeeper_38() -> None:
+    z, c, w = setup()
+    z.add_watch(w, "/r", 1)  # 3.8 lists it in both tables
+    assert z.sm.watch_summary().total == 2
+    z.add_watch(w, "/p", 0)
+    assert z.sm.watch_summary().total == 4
+    z.get(w, "/p", watch=True)  # same (path, watcher): no new registration
+    assert z.sm.watch_summary().total == 4
+    assert z.sm.watch_summary().data_watches == 2

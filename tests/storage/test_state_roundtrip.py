@@ -94,12 +94,6 @@ def test_snapshot_and_replay_reproduce_the_live_digest(tmp_path: Path) -> None:
     assert [n.path for n in sm.iter_nodes()] == [n.path for n in dr.sm.iter_nodes()]
 
 
-@pytest.mark.xfail(
-    reason="zkpy.state allocates session ids in create_session_command (prep) only, so "
-    "replaying CREATE_SESSION commands after a snapshot does not advance next_session_id: "
-    "after a restart a new session can get the id of a live one (state must bump it in apply)",
-    strict=False,
-)
 def test_next_session_id_survives_snapshot_plus_replay(tmp_path: Path) -> None:
     dr = Driver(tmp_path)
     write_snapshot(tmp_path, snapshot_image(dr.sm))
@@ -109,6 +103,7 @@ def test_next_session_id_survives_snapshot_plus_replay(tmp_path: Path) -> None:
     dr.log.close()
     loader = StateLoader()
     recover(tmp_path, load_snapshot=loader.load, apply=loader.apply)
+    # replaying CREATE_SESSION must advance the allocator: no reuse of a live session id
     fresh = loader.sm.create_session_command(30_000, NOW + 10_000)
     assert fresh.session_id not in dr.sm.sessions_snapshot()
 

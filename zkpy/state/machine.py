@@ -54,6 +54,7 @@ from ..proto.opcodes import AddWatchMode, Err, OpCode, WatcherType
 from .acl import ADMIN, READ, AclCache, AclPolicy, generate_digest, mask_digests, user_of
 from .apply import T_CREATED, T_DATA, T_DELETED, Applier, Fail
 from .digest import tree_digest
+from .javaorder import hash_set_order
 from .quota import QuotaTracker
 from .sasl import DigestMd5Server
 from .sessions import SessionTracker, session_password, to_signed64
@@ -279,7 +280,8 @@ class StateMachine:
         return 0, r.GetAllChildrenNumberResponse(self.tree.count_descendants(path))
 
     def _who_am_i(self, conn: Conn, req: Any) -> ReadResult:
-        return 0, r.WhoAmIResponse([r.ClientInfo(i.scheme, user_of(i)) for i in conn.auth_ids])
+        ids = hash_set_order(conn.auth_ids)
+        return 0, r.WhoAmIResponse([r.ClientInfo(i.scheme, user_of(i)) for i in ids])
 
     def _multi_read(self, conn: Conn, ops: Any) -> ReadResult:
         """Not atomic: each sub-op independently; failures become error results."""
@@ -374,13 +376,15 @@ class StateMachine:
 
     def command(self, conn: Conn, op: int, request: Any, cxid: int, now_ms: int) -> Command:
         """Make the Command for a write request (assigns ``next_zxid + 1``; changes no
-        tree state). ``op``: CREATE, CREATE2, CREATE_CONTAINER, CREATE_TTL, DELETE,
+        tree state). The auth ids are recorded in Java's iteration order (a
+        ConcurrentHashMap key set), which is the order ``auth`` ACLs expand in. ``op``: CREATE, CREATE2, CREATE_CONTAINER, CREATE_TTL, DELETE,
         SET_DATA, SET_ACL, MULTI (request = list of (op, record)), RECONFIG,
         CLOSE_SESSION (same as :meth:`close_session_command`)."""
         if op == OpCode.CLOSE_SESSION:
             return self.close_session_command(conn.session_id, now_ms, cxid)
+        ids = conn.auth_ids
         return Command(self._next(), conn.session_id, cxid, now_ms, op, request,
-                       list(conn.auth_ids))
+                       hash_set_order(ids) if len(ids) > 1 else list(ids))
 
     def create_session_command(self, timeout_ms: int, now_ms: int) -> Command:
         """Negotiate the timeout (clamped to min/max) and allocate the session id

@@ -137,8 +137,10 @@ class DataTree:
         owner = n.owner
         if owner < 0:
             owner = self.client_owner(owner)
-        return Stat(n.czxid, n.mzxid, n.ctime, n.mtime, n.version,
-                    wrap32(2 * n.cver - nc), n.aversion, owner,
+        cv = 2 * n.cver - nc
+        if cv > 0x7FFFFFFF or cv < -0x80000000:
+            cv = wrap32(cv)
+        return Stat(n.czxid, n.mzxid, n.ctime, n.mtime, n.version, cv, n.aversion, owner,
                     len(data) if data else 0, nc, n.pzxid)
 
     def children_of(self, n: Node) -> list[str]:

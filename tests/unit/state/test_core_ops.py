@@ -304,3 +304,9 @@ def test_reply_response_types(z: Z, c: Conn) -> None:
 
 def test_exists_on_root_alias(z: Z, c: Conn) -> None:
     assert z.get(c, "")[0] == 0  # "" is ZooKeeper's root alias
+
+
+def test_reported_cversion_wraps_int32(z: Z, c: Conn) -> None:
+    z.create(c, "/w")
+    z.sm.tree.get("/w").cver = 2147483647
+    assert z.stat("/w").cversion == -2  # 2*C - 0 as a Java int

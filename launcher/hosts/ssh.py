@@ -15,6 +15,8 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import base64
+import secrets
 import shlex
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -41,6 +43,7 @@ class SSHHost:
         self._client_keys = client_keys
         self._loop = asyncio.new_event_loop()
         self._conn: Any = None
+        self._proc: Any = None
         self._home: str | None = None
         self._boot: tuple[float, int] | None = None
 
@@ -72,19 +75,63 @@ class SSHHost:
             raise HostError(self.name, "connect", f"ssh connect failed: {e}", hint) from e
         return self._conn
 
+    async def _shell(self) -> Any:
+        """One remote ``sh`` per connection, fed commands on stdin: the login shell's rc
+        files (often slow) run once, not once per command."""
+        if self._proc is None:
+            conn = await self._connection()
+            try:
+                self._proc = await asyncio.wait_for(
+                    conn.create_process("exec sh", encoding="utf-8", errors="replace"),
+                    self.command_timeout_s)
+            except TimeoutError:
+                raise HostError(self.name, "shell", "remote shell did not start within "
+                                                    f"{self.command_timeout_s:g} s") from None
+        return self._proc
+
     async def _exec(self, step: str, command: str, *, stdin: str | None = None,
                     timeout_s: float | None = None) -> tuple[int, str, str]:
-        conn = await self._connection()
+        """Run ``command`` in the shared remote shell; stdout and stderr come back merged.
+
+        ``stdin`` is passed base64-encoded inside the command, so the shell's own stdin
+        carries only commands.
+        """
+        proc = await self._shell()
         limit = timeout_s or self.command_timeout_s
+        marker = f"__zkpy_{secrets.token_hex(8)}__"
+        if stdin is not None:
+            data = base64.b64encode(stdin.encode()).decode()
+            body = f"printf %s {data} | base64 -d | ( {command}\n)"
+        else:  # a subshell, so `exit` in a command ends the command, not our shell
+            body = f"( {command}\n) < /dev/null"
+        proc.stdin.write(f"{body} 2>&1; printf '\\n{marker} %d\\n' $?\n")
+
+        async def collect() -> tuple[int, str]:
+            lines: list[str] = []
+            while True:
+                line = await proc.stdout.readline()
+                if not line:
+                    raise HostError(self.name, step, "remote shell closed unexpectedly")
+                if line.startswith(marker + " "):
+                    out = "".join(lines)
+                    return int(line.split()[1]), out[:-1] if out.endswith("\n") else out
+                lines.append(line)
+
         try:
-            res = await asyncio.wait_for(conn.run(command, input=stdin, check=False), limit)
+            code, out = await asyncio.wait_for(collect(), limit)
         except TimeoutError:
+            self._drop_shell()  # its state is unknown now
             raise HostError(self.name, step, f"remote command timed out after {limit:g} s: "
                                              f"{command[:80]}") from None
         except OSError as e:
+            self._drop_shell()
             raise HostError(self.name, step, f"ssh failed: {e}") from e
-        code = res.exit_status if res.exit_status is not None else 255
-        return code, str(res.stdout or ""), str(res.stderr or "")
+        return code, out, ""
+
+    def _drop_shell(self) -> None:
+        if self._proc is not None:
+            self._proc.close()
+            self._proc = None
 
     def _sh(self, step: str, command: str, *, stdin: str | None = None,
             ok: Sequence[int] = (0,)) -> tuple[int, str]:
@@ -207,6 +254,7 @@ class SSHHost:
         return self._python
 
     def close(self) -> None:
+        self._drop_shell()
         if self._conn is not None:
             self._conn.close()
             try:

@@ -59,6 +59,7 @@ def build_session(sh: Shell, *, pt_input: Any = None, pt_output: Any = None,
     from prompt_toolkit import PromptSession
     from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
     from prompt_toolkit.completion import ThreadedCompleter
+    from prompt_toolkit.filters import is_searching
     from prompt_toolkit.history import FileHistory, History, InMemoryHistory
     from prompt_toolkit.key_binding import KeyBindings
 
@@ -84,18 +85,18 @@ def build_session(sh: Shell, *, pt_input: Any = None, pt_output: Any = None,
 
     kb = KeyBindings()
 
-    @kb.add("enter")
+    @kb.add("enter", filter=~is_searching)
     def _enter(event: Any) -> None:
         buf = event.current_buffer
+        # Enter takes the highlighted completion (already previewed in the line) and runs
         if buf.complete_state is not None and buf.complete_state.current_completion:
             buf.apply_completion(buf.complete_state.current_completion)
-            return
         if needs_continuation(buf.text):
             buf.insert_text("\n")
         else:
             buf.validate_and_handle()
 
-    @kb.add("c-c")
+    @kb.add("c-c", filter=~is_searching)
     def _clear(event: Any) -> None:
         event.current_buffer.reset()
 

@@ -106,6 +106,9 @@ async def watch(sh: Shell, inv: Invocation) -> int:
 
     client = sh.client
     await client.add_watch(path, on_event, mode)
+    if sh.interactive:
+        sh.out.notice(f"Watching {path}{' and below' if inv.args.has('R') else ''} "
+                      "(Ctrl-C to stop)")
     seen = 0
     deadline = None if limit_s is None else time.monotonic() + limit_s
     try:

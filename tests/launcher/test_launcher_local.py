@@ -228,3 +228,16 @@ def test_stale_pid_file_is_detected_and_cleaned(zkpy_home: Path, loopback: str) 
     assert "removed stale pid file" in r.stderr
     assert not pid_file.exists()
     assert member_row("st")["status"] == "Down"
+
+
+def test_stop_of_a_paused_member_terminates_it(zkpy_home: Path, loopback: str) -> None:
+    cmd = "{python} -c 'import time; time.sleep(60)' {config}"
+    assert zk("create", "frozen", "-n", "1", "--host", loopback, "--member-command", cmd
+              ).exit_code == 0
+    assert zk("start", "--wait-timeout-s", "0.3").exit_code == 3  # never serves
+    pid = member_row("frozen")["pid"]
+    assert zk("pause").exit_code == 0
+    assert member_row("frozen")["status"] == "Paused"
+    r = zk("stop", "--wait-timeout-s", "10")
+    assert r.exit_code == 0, r.stderr
+    assert read_proc(pid) is None

@@ -101,3 +101,34 @@ def test_up_dry_run(zkpy_home: Path, loopback: str) -> None:
     assert r.stdout.startswith("Plan: create d (nothing was done)")
     assert "on exit stop and delete" in r.stdout
     assert not (zkpy_home / "ensembles").exists()
+
+
+def test_up_ctrl_c_while_starting_cleans_up_and_exits_130(zkpy_home: Path,
+                                                          loopback: str) -> None:
+    import signal
+    import time
+
+    env = {**os.environ, "ZKPY_HOME": str(zkpy_home), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zkpy", "up", "--host", loopback, "--name", "intr",
+         "--member-command", "{python} -c 'import time; time.sleep(60)' {config}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        stdin=subprocess.DEVNULL)
+    try:
+        pid_file = zkpy_home / "ensembles/intr/members/zk1/member.pid"
+        deadline = time.monotonic() + 20
+        while not pid_file.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert pid_file.exists(), proc.stderr.read() if proc.poll() is not None else ""
+        member = PidRecord.parse(pid_file.read_text())
+        assert member is not None
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 130, err
+    assert "Interrupted." in err
+    assert read_proc(member.pid) is None
+    assert not (zkpy_home / "ensembles/intr").exists()

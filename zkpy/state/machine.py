@@ -58,7 +58,7 @@ from .javaorder import hash_set_order
 from .quota import QuotaTracker
 from .sasl import DigestMd5Server
 from .sessions import SessionTracker, session_password, to_signed64
-from .tree import ROOT, DataTree, Node, is_ttl_owner, ttl_of
+from .tree import CONFIG, ROOT, DataTree, Node, is_ttl_owner, ttl_of
 from .types import Applied, Command, Conn, Event, MultiResponse, StateConfig
 from .watches import (
     NODE_CHILDREN_CHANGED,
@@ -492,6 +492,18 @@ class StateMachine:
                 w.deleted(t[1], t[2], t[3], t[4], out)
             elif kind == T_DATA:
                 w.data_changed(t[1], t[2], out)
+        return out
+
+    def set_config_node(self, data: bytes, config_version: int, time_ms: int
+                        ) -> list[Event]:
+        """Write the dynamic config into /zookeeper/config as a quorum member does at
+        startup (ZKDatabase.initConfigInZKDatabase): data, version -1, mzxid = the config
+        version, mtime = ``time_ms``. Local (not a txn); returns NodeDataChanged events."""
+        tree = self.tree
+        node = tree.nodes[CONFIG]
+        tree.set_data(node, CONFIG, data, -1, config_version, time_ms)
+        out: list[Event] = []
+        self.watches.data_changed(CONFIG, node.acl, out)
         return out
 
     # =============================================================== sessions

@@ -108,7 +108,10 @@ class DataTree:
         self.data_size += 1
         for p in (PROC, QUOTA):
             self._link(p, Node(b"", root_acl, 0, 0, 0, 0, 0, 0, 0, 0, 0))
-        self._link(CONFIG, Node(config_data, config_acl, 0, 0, 0, 0, -1, 0, -1, 0, 0))
+        # Standalone: an empty node, version 0; with a quorum config ZooKeeper writes the
+        # text with version -1 (ZKDatabase.initConfigInZKDatabase). aversion is -1 always.
+        self._link(CONFIG, Node(config_data, config_acl, 0, 0, 0, 0, -1 if config_data else 0,
+                                0, -1, 0, 0))
 
     # ---------------------------------------------------------------- queries
 

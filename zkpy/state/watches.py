@@ -1,9 +1,11 @@
 """Watch tables (WatchManager semantics of ZooKeeper 3.9, reference section 8).
 
 Two tables, ``data`` and ``child``: path -> {watcher: mode bits}. Bits: STANDARD
-(one-shot), PERSISTENT, RECURSIVE (data table only). A trigger collects watchers on the
-path (and, for the data table, RECURSIVE watchers on every ancestor), removes STANDARD
-bits that fired, and yields one event per watcher per trigger. Delivery applies the
+(one-shot), PERSISTENT, RECURSIVE (addWatch puts both persistent kinds in both tables,
+as ZooKeeper 3.8 does). A trigger collects watchers on the path and RECURSIVE watchers
+on every ancestor (never for NodeChildrenChanged), removes STANDARD bits that fired, and
+yields one event per watcher per trigger. Modes coexist on one path (3.9 behaviour):
+firing removes only the standard watch. Delivery applies the
 CVE-2024-23944 filter: a watcher whose connection cannot READ the node gets nothing.
 """
 
@@ -89,18 +91,23 @@ class WatchTable:
         for path in list(self.by_watcher.get(watcher, ())):
             self.remove(path, watcher, STANDARD | PERSISTENT | RECURSIVE)
 
-    def collect(self, path: str, out: dict[Hashable, None]) -> None:
-        """Add the watchers a change at ``path`` fires to ``out``; consume one-shots."""
+    def collect(self, path: str, out: dict[Hashable, None], children_event: bool = False
+                ) -> None:
+        """Add the watchers a change at ``path`` fires to ``out``; consume one-shots.
+
+        A NodeChildrenChanged (``children_event``) never goes to recursive watches."""
         ws = self.by_path.get(path)
         if ws:
             done: list[Hashable] = []
             for w, bits in ws.items():
+                if children_event and not bits & (STANDARD | PERSISTENT):
+                    continue
                 out[w] = None
                 if bits & STANDARD:
                     done.append(w)
             for w in done:
                 self.remove(path, w, STANDARD)
-        if self.recursive:
+        if self.recursive and not children_event:
             p = path
             while p != "/":
                 i = p.rfind("/")
@@ -142,12 +149,12 @@ class WatchManager:
         self.child.add(path, self._note(conn), STANDARD)
 
     def add_persistent(self, conn: Conn, path: str, recursive: bool) -> None:
+        """addWatch: like ZooKeeper 3.8 the watch goes into both tables (a recursive one
+        in the child table only ever sees NodeDeleted, never NodeChildrenChanged)."""
         w = self._note(conn)
-        if recursive:
-            self.data.add(path, w, RECURSIVE)
-        else:
-            self.data.add(path, w, PERSISTENT)
-            self.child.add(path, w, PERSISTENT)
+        bit = RECURSIVE if recursive else PERSISTENT
+        self.data.add(path, w, bit)
+        self.child.add(path, w, bit)
 
     def drop_watcher(self, watcher: Hashable) -> None:
         self.data.drop(watcher)
@@ -155,17 +162,20 @@ class WatchManager:
         self._conns.pop(watcher, None)
 
     def _bits_for(self, wtype: int) -> tuple[int, int]:
-        """(data-table bits, child-table bits) selected by a WatcherType."""
+        """(data-table bits, child-table bits) a WatcherType selects. As ZooKeeper 3.8:
+        Children/Data/Any match every mode in their table(s); Persistent (4) and
+        PersistentRecursive (5), 3.9 additions, match that mode in both tables."""
+        every = STANDARD | PERSISTENT | RECURSIVE
         if wtype == WatcherType.CHILDREN:
-            return 0, STANDARD
+            return 0, every
         if wtype == WatcherType.DATA:
-            return STANDARD, 0
+            return every, 0
+        if wtype == WatcherType.ANY:
+            return every, every
         if wtype == WatcherType.PERSISTENT:
             return PERSISTENT, PERSISTENT
         if wtype == WatcherType.PERSISTENT_RECURSIVE:
-            return RECURSIVE, 0
-        if wtype == WatcherType.ANY:
-            return STANDARD | PERSISTENT | RECURSIVE, STANDARD | PERSISTENT
+            return RECURSIVE, RECURSIVE
         return 0, 0
 
     def contains(self, conn: Conn, path: str, wtype: int) -> bool:
@@ -225,23 +235,14 @@ class WatchManager:
 
     def children_changed(self, path: str, acl: AclList, out: Events) -> None:
         ws: dict[Hashable, None] = {}
-        self.child.collect(path, ws)
+        self.child.collect(path, ws, children_event=True)
         self._deliver(ws, NODE_CHILDREN_CHANGED, path, acl, out)
 
     # --------------------------------------------------------------- summary
 
     def watch_count(self) -> int:
-        """Registrations in both tables as ZooKeeper 3.8 counts them (zk_watch_count):
-        it also lists persistent-recursive watches in the child table."""
-        extra = 0
-        if self.data.recursive:
-            child = self.child.by_path
-            for path, ws in self.data.by_path.items():
-                cws = child.get(path)
-                for w, bits in ws.items():
-                    if bits & RECURSIVE and (cws is None or w not in cws):
-                        extra += 1
-        return self.data.count() + self.child.count() + extra
+        """(path, watcher) registrations in both tables (mntr zk_watch_count)."""
+        return self.data.count() + self.child.count()
 
     def summary(self) -> WatchSummary:
         by_path = {p: list(ws) for p, ws in sorted(self.data.by_path.items())}

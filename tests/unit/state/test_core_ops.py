@@ -28,7 +28,8 @@ def test_fresh_tree(z: Z, c: Conn) -> None:
     assert root == r.Stat(0, 0, 0, 0, 0, -1, 0, 0, 0, 1, 0)
     assert z.stat("/zookeeper") == r.Stat(0, 0, 0, 0, 0, -2, 0, 0, 0, 2, 0)
     assert z.stat("/zookeeper/quota") == r.Stat(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    assert z.stat("/zookeeper/config") == r.Stat(0, 0, 0, 0, -1, 0, -1, 0, 0, 0, 0)
+    # standalone: version 0 (observed on 3.8.0); aversion -1
+    assert z.stat("/zookeeper/config") == r.Stat(0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0)
     assert z.get_acl(c, "/zookeeper/config") == (
         0, r.GetACLResponse(READ_ONLY, z.stat("/zookeeper/config")))
     assert z.get_acl(c, "/")[1].acl == OPEN
@@ -45,6 +46,19 @@ def test_config_data_from_config() -> None:
     err, rsp = z.get(c, "/zookeeper/config")
     assert rsp.data.startswith(b"server.1=") and rsp.stat.version == -1
     assert rsp.stat.dataLength == len(rsp.data)
+
+
+def test_set_config_node() -> None:
+    z = Z()
+    c = z.connect()
+    z.get(c, "/zookeeper/config", watch=True)
+    text = b"server.1=127.0.0.1:2888:3888:participant\nversion=100000000"
+    evs = z.sm.set_config_node(text, 0x100000000, T0)
+    assert [(e.type, e.path) for _, e in evs] == [(3, "/zookeeper/config")]
+    st = z.get(c, "/zookeeper/config")[1].stat
+    assert (st.version, st.mzxid, st.mtime, st.aversion, st.dataLength) == (
+        -1, 0x100000000, T0, -1, len(text))
+    assert z.sm.approximate_data_size() == 44 + len(text)
 
 
 def test_create_and_stats(z: Z, c: Conn) -> None:

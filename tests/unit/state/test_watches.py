@@ -123,8 +123,8 @@ def test_standard_and_persistent_on_same_path() -> None:
     z.add_watch(w, "/a", 0)
     z.get(w, "/a", watch=True)
     assert events_of(z.set(c, "/a", b"1"), w) == [(CHANGED, "/a")]
-    assert z.sm.read(w, OpCode.CHECK_WATCHES, r.CheckWatchesRequest("/a", WatcherType.DATA)
-                     )[0] == Err.NOWATCHER
+    assert z.sm.read(w, OpCode.CHECK_WATCHES, r.CheckWatchesRequest(
+        "/a", WatcherType.PERSISTENT))[0] == 0
     assert events_of(z.set(c, "/a", b"2"), w) == [(CHANGED, "/a")]
 
 
@@ -260,3 +260,27 @@ def test_watch_count_like_zookeeper_38() -> None:
     z.get(w, "/p", watch=True)  # same (path, watcher): no new registration
     assert z.sm.watch_summary().total == 4
     assert z.sm.watch_summary().data_watches == 2
+
+
+def test_check_remove_match_every_mode_in_a_table_like_38() -> None:
+    z, c, w = setup()
+    z.create(c, "/p")
+    sm = z.sm
+
+    def check(path: str, t: int) -> int:
+        return sm.read(w, OpCode.CHECK_WATCHES, r.CheckWatchesRequest(path, t))[0]
+
+    def remove(path: str, t: int) -> int:
+        return sm.read(w, OpCode.REMOVE_WATCHES, r.RemoveWatchesRequest(path, t))[0]
+
+    z.add_watch(w, "/p", 0)
+    assert check("/p", WatcherType.DATA) == 0 and check("/p", WatcherType.CHILDREN) == 0
+    assert remove("/p", WatcherType.DATA) == 0
+    # the child-table half of the persistent watch stays
+    assert events_of(z.set(c, "/p", b"1"), w) == []
+    assert events_of(z.create(c, "/p/k"), w) == [(CHILD, "/p")]
+    z.add_watch(w, "/r", 1)
+    assert check("/r", WatcherType.CHILDREN) == 0  # 3.8 lists recursive in both tables
+    assert remove("/r", WatcherType.CHILDREN) == 0
+    z.create(c, "/r")
+    assert events_of(z.create(c, "/r/x"), w) == [(CREATED, "/r/x")]

@@ -295,6 +295,9 @@ class Applier:
             except Fail as f:
                 failed = f.code
                 break
+            except (AttributeError, TypeError, ValueError):
+                failed = MARSHALLINGERROR  # a record of the wrong shape
+                break
             if op == OpCode.CREATE:
                 results.append((OpCode.CREATE, OK, rec))
             elif op in (OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL):

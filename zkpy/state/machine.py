@@ -468,6 +468,9 @@ class StateMachine:
                     resp = h(op, cmd.request)
                 except Fail as f:
                     err = f.code
+                except (AttributeError, TypeError, ValueError):
+                    err = MARSHALLINGERROR  # a record of the wrong shape (checked first)
+                    ap.triggers = []
         events = self._fire(ap.triggers) if ap.triggers else []
         ap.triggers = []
         return Applied(zxid, err, resp, events, cmd.session_id, cmd.cxid, new_session, closed)

@@ -168,3 +168,14 @@ def test_multi_read_independent() -> None:
     assert z.sm.last_zxid == zx
     err, _ = z.sm.read(c, OpCode.MULTI_READ, [(OpCode.EXISTS, r.ExistsRequest("/a", False))])
     assert err == Err.MARSHALLINGERROR
+
+
+def test_wrong_record_shapes_are_marshalling_errors() -> None:
+    z = Z()
+    c = z.connect()
+    before = z.sm.digest()
+    a = z.w(c, OpCode.CREATE_TTL, r.CreateRequest("/x", b"", OPEN, 5))  # no ttl field
+    assert a.err == Err.MARSHALLINGERROR
+    a = z.multi(c, [(OpCode.CREATE, cr("/ok")), (OpCode.SET_DATA, r.DeleteRequest("/ok", -1))])
+    assert a.response.errors() == [0, Err.MARSHALLINGERROR]
+    assert z.sm.digest() == before

@@ -163,7 +163,7 @@ def _name_argument(f: F) -> F:
 @click.group("ensemble", context_settings={"help_option_names": ["-h", "--help"]})
 @_global_options
 @click.pass_context
-def ensemble(ctx: click.Context, **kw: Any) -> None:
+def ensemble(ctx: click.Context, /, **kw: Any) -> None:
     """Create and run local or ssh-remote ensembles of zkpy (or ZooKeeper) members.
 
     Ensembles live under $ZKPY_HOME (default ~/.local/state/zkpy)/ensembles/NAME. Commands
@@ -303,8 +303,6 @@ def _verb_command(verb: Verb, help_text: str, *, confirm_remote: bool = False) -
         finally:
             launcher.close()
 
-    cmd.__name__ = f"{verb.value}_cmd"
-
 
 _verb_command(Verb.START, "Start members (default all) and wait until they serve.")
 _verb_command(Verb.STOP, "Stop members with SIGTERM and verify they are gone (exit 1 if not).",
@@ -358,7 +356,7 @@ def status_cmd(opts: Opts, name: str | None) -> int:
               help="How many last lines to print.")
 @_command
 def logs_cmd(opts: Opts, member: str, name: str | None, follow: bool, lines: int) -> int:
-    """Print the last lines of member M's log (its stdout and stderr)."""
+    """Print the last lines of MEMBER's log (its stdout and stderr)."""
     store = _store()
     spec = _resolve(store, name)
     m = spec.member(member)

@@ -119,7 +119,7 @@ def test_up_ctrl_c_while_starting_cleans_up_and_exits_130(zkpy_home: Path,
         deadline = time.monotonic() + 20
         while not pid_file.exists() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        assert pid_file.exists(), proc.stderr.read() if proc.poll() is not None else ""
+        assert pid_file.exists(), proc.communicate()[1] if proc.poll() is not None else ""
         member = PidRecord.parse(pid_file.read_text())
         assert member is not None
         proc.send_signal(signal.SIGINT)

@@ -213,7 +213,15 @@ class Shell:
         elif task is not None and task.done() and task.exception() is not None:
             self._connecting = None
             await self._await_connect(task)
-        if self.client is None or self.state in DEAD_STATES:
+        state = self.state
+        if state == "EXPIRED":
+            raise ShellError("Session expired", hint="'connect' opens a new session",
+                             exit_code=ExitCode.UNAVAILABLE)
+        if state == "AUTH_FAILED":
+            raise ShellError("Authentication failed: the server closed the session",
+                             hint="'connect' opens a new session",
+                             exit_code=ExitCode.PERMISSION)
+        if self.client is None or state in DEAD_STATES:
             raise NotConnectedError()
         return self.client
 

@@ -196,7 +196,17 @@ def test_session_expiry_mid_session(h: Harness) -> None:
     h.run("ls /")
     h.shell.client.expire()
     r = h.run("ls /")
-    assert (r.err.splitlines()[0], r.code) == ("Not connected", 3)
+    assert (r.err.splitlines(), r.code) == (
+        ["Session expired", "Hint: 'connect' opens a new session"], 3)
+    assert h.run("connect").code == 0 and h.run("ls /").code == 0
+
+
+def test_auth_failed_is_status_4(h: Harness) -> None:
+    r = h.run("addauth bogus x")
+    assert r.code == 4 and "KeeperErrorCode = AuthFailed\n" in r.err
+    r = h.run("ls /")
+    assert (r.err.splitlines()[0], r.code) == (
+        "Authentication failed: the server closed the session", 4)
 
 
 def test_server_down(h: Harness) -> None:

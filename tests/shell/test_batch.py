@@ -5,7 +5,10 @@ zkCli also has are compared with zkCli's output in test_vs_zkcli.py)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -237,3 +240,40 @@ EXERCISED = {
 def test_every_command_is_exercised_in_batch_mode() -> None:
     covered = set().union(*EXERCISED.values())
     assert {c.name for c in COMMANDS} <= covered, {c.name for c in COMMANDS} - covered
+
+
+def test_session_expiry_mid_session(server: ServerHandle, p: str) -> None:
+    """The shell is frozen (SIGSTOP) past its session timeout: the server expires the
+    session; once resumed, commands say so in one line with status 3."""
+    proc = subprocess.Popen([*SHELL_CMD, "-s", server.hosts, "-timeout", "4000",
+                             "--keep-going"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=shell_env(), cwd=ROOT)
+    assert proc.stdin is not None
+    err = LineReader(proc.stderr, "shell stderr")
+    c = Client(server.hosts)
+    c.start()
+    try:
+        proc.stdin.write(f"create -e {p} x\n".encode())
+        proc.stdin.flush()
+        err.wait_for(f"^Created {p}$", 20)
+        os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            wait_until(lambda: c.exists(p) is None, 30, "the frozen shell's session to expire")
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+        deadline = time.monotonic() + 30
+        while True:
+            proc.stdin.write(b"ls /\n")
+            proc.stdin.flush()
+            line = err.wait_for(r"^(Session expired|KeeperErrorCode = \w+|Not connected)", 20)
+            if line.group(0) == "Session expired" or time.monotonic() > deadline:
+                break
+        assert line.group(0) == "Session expired"
+        proc.stdin.close()
+        assert proc.wait(timeout=20) == 3
+        assert not any("Traceback" in ln for ln in err.lines)
+    finally:
+        c.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)

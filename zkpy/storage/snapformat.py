@@ -176,16 +176,31 @@ def decode(data: bytes) -> SnapshotImage:
             return None, p
         return bytes(mv[p : p + n]), p + n
 
+    u32 = _U32.unpack_from
+    i32 = _I32.unpack_from
+    stat = _STAT.unpack_from
+    stat_size = _STAT.size
+    make = tuple.__new__
+    append = nodes.append
     try:
         while pos < limit:
             tag = data[pos]
             pos += 1
-            if tag == 0x4E:  # N
-                path, pos = rstr(pos)
-                d, pos = rbuf(pos)
-                st = _STAT.unpack_from(data, pos)
-                pos += _STAT.size
-                nodes.append(SnapNode(path, d, acls[st[0]], *st[1:]))
+            if tag == 0x4E:  # N: the hot path, inlined
+                (n,) = u32(data, pos)
+                pos += 4
+                path = data[pos : pos + n].decode()
+                pos += n
+                (n,) = i32(data, pos)
+                pos += 4
+                if n < 0:
+                    d = None
+                else:
+                    d = data[pos : pos + n]
+                    pos += n
+                st = stat(data, pos)
+                pos += stat_size
+                append(make(SnapNode, (path, d, acls[st[0]], *st[1:])))
             elif tag == 0x41:  # A
                 aid, n = struct.unpack_from(">II", data, pos)
                 pos += 8

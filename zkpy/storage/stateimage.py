@@ -145,6 +145,7 @@ def open_member_storage(
     rng: random.Random,
     now_ms: int,
     loop: asyncio.AbstractEventLoop | None = None,
+    verify_digest: bool = True,
     **storage_kw: Any,
 ) -> tuple[Storage, StateMachine, RecoveryResult]:
     """Startup in one call: recover the StateMachine from disk, open the log for appends,
@@ -152,12 +153,15 @@ def open_member_storage(
     and return (storage, state machine, what recovery did). `storage_kw` go to
     Storage.open (snap_count_txns, snap_size_limit_bytes, prealloc_bytes, force_sync,
     strategy). Raises CorruptHistoryError (refuse to start) or StorageError (data dir
-    unusable).
+    unusable). verify_digest recomputes the tree digest after loading the snapshot and
+    compares it with the recorded one (catches a writer/loader disagreement; the file
+    itself is already CRC-checked); it costs ~13 us per znode (6.5 s at 500k on the dev VM).
     """
     loader = StateLoader(config)
     storage, res = Storage.open(
         data_dir, log_dir, load_snapshot=loader.load, apply=loader.apply,
-        initial_image=loader.initial_image, tree_digest=loader.digest, rng=rng, loop=loop,
+        initial_image=loader.initial_image, tree_digest=loader.digest if verify_digest else None,
+        rng=rng, loop=loop,
         **storage_kw,
     )
     sm = loader.sm

@@ -124,3 +124,34 @@ def test_forked_writer_failure_is_reported(tmp_path: Path) -> None:
 
     asyncio.run(main())
     assert list_snapshots(tmp_path) == []
+
+
+def test_forked_writer_holds_no_inherited_sockets(tmp_path: Path) -> None:
+    import os
+    import socket
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    t = _toy(5)
+
+    def slow_image() -> SnapshotImage:
+        time.sleep(0.5)
+        return t.image()
+
+    async def main() -> list[str]:
+        taker = SnapshotTaker(tmp_path)
+        fut = taker.start(t.zxid, slow_image)
+        assert fut is not None and taker.running is not None
+        await asyncio.sleep(0.2)
+        fds = os.listdir(f"/proc/{taker.running}/fd")
+        targets = [os.readlink(f"/proc/{taker.running}/fd/{f}") for f in fds]
+        await asyncio.wait_for(fut, 30)
+        return targets
+
+    try:
+        targets = asyncio.run(main())
+    finally:
+        listener.close()
+    assert not [x for x in targets if x.startswith("socket:")], targets

@@ -117,6 +117,27 @@ def remove_stale_tmp(data_dir: str | os.PathLike[str]) -> list[Path]:
     return gone
 
 
+def _detach_child() -> None:
+    """In the forked writer: drop every inherited fd (listening and client sockets, the
+    log, epoll) so a restarted member can bind its ports while an orphaned writer still
+    runs, and ask the kernel to kill the writer if the member dies (Linux)."""
+    os.closerange(3, _max_fd())
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass
+
+
+def _max_fd() -> int:
+    try:
+        return int(os.sysconf("SC_OPEN_MAX"))
+    except (ValueError, OSError):
+        return 65536
+
+
 class SnapshotTaker:
     """Take snapshots in a forked child while the parent keeps serving.
 
@@ -127,8 +148,9 @@ class SnapshotTaker:
     returns None (ZooKeeper likewise skips: "Too busy to snap").
 
     Caveats: call start() on the loop thread between two applies (that is what makes the
-    image one exact zxid). The child must not log, touch the loop, threads or locks:
-    image_fn should only read the tree. fork() with live threads (the fsync thread) is
+    image one exact zxid). The child closes every inherited fd first (sockets, log) and
+    dies with its parent; it must not log, touch the loop, threads or locks: image_fn
+    should only read the tree. fork() with live threads (the fsync thread) is
     fine because the child only runs image_fn and write_snapshot and then _exit()s.
     """
 
@@ -147,6 +169,7 @@ class SnapshotTaker:
         if pid == 0:  # child: never return into the caller's code
             code = 1
             try:
+                _detach_child()
                 write_snapshot(self.data_dir, image_fn())
                 code = 0
             except BaseException:  # noqa: BLE001 - exit status carries the failure

@@ -6,7 +6,9 @@ forwards every accepted connection to ``target``. Faults apply to all links:
 
 - ``PASS``      bytes flow both ways (optionally delayed by ``delay_ms``);
 - ``BLACKHOLE`` connections stay open but bytes are silently discarded both ways
-                (a partition: the peers only notice by timeouts);
+                (the peers only notice by timeouts; lost bytes never arrive);
+- ``HOLD``      connections stay open and bytes are held until the mode is PASS again,
+                then delivered in order (a partition that heals: TCP retransmits);
 - ``DROP``      existing connections are reset (RST) and new ones are accepted and
                 reset at once (a crashed/unreachable member).
 
@@ -33,6 +35,7 @@ _CHUNK = 65536
 class LinkMode(enum.Enum):
     PASS = "pass"
     BLACKHOLE = "blackhole"
+    HOLD = "hold"
     DROP = "drop"
 
 
@@ -64,10 +67,13 @@ class FaultProxy:
         self._server: asyncio.base_events.Server | None = None
         self._links: set[_Link] = set()
         self._pending: set[asyncio.Task[None]] = set()
+        self._passing: asyncio.Event | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> FaultProxy:
+        self._passing = asyncio.Event()
+        self._passing.set()
         self._server = await asyncio.start_server(self._on_accept, self.listen_host,
                                                   self.listen_port)
         self.listen_port = self._server.sockets[0].getsockname()[1]
@@ -109,6 +115,11 @@ class FaultProxy:
 
     def set_mode(self, mode: LinkMode | str) -> None:
         self.mode = LinkMode(mode)
+        if self._passing is not None:
+            if self.mode is LinkMode.PASS:
+                self._passing.set()
+            else:
+                self._passing.clear()
         if self.mode is LinkMode.DROP:
             self._reset_all()
 
@@ -117,6 +128,9 @@ class FaultProxy:
 
     def blackhole(self) -> None:
         self.set_mode(LinkMode.BLACKHOLE)
+
+    def hold(self) -> None:
+        self.set_mode(LinkMode.HOLD)
 
     def drop(self) -> None:
         self.set_mode(LinkMode.DROP)
@@ -167,8 +181,15 @@ class FaultProxy:
                 data = await reader.read(_CHUNK)
                 if not data:
                     break
-                if self.mode is not LinkMode.PASS:
-                    continue  # blackholed (DROP has already reset the link)
+                if self.mode is LinkMode.BLACKHOLE:
+                    continue  # discarded (DROP has already reset the link)
+                if self.mode is LinkMode.HOLD:
+                    assert self._passing is not None
+                    await self._passing.wait()
+                    if link not in self._links:
+                        break
+                    if self.mode is LinkMode.BLACKHOLE:
+                        continue
                 if self.delay_ms:
                     await asyncio.sleep(self.delay_ms / 1000.0)
                 writer.write(data)

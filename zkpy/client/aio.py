@@ -35,8 +35,6 @@ from .acl import OPEN_ACL_UNSAFE
 from .hosts import HostCycle, HostPort, add_chroot, parse_connect_string, strip_chroot
 from .retry import Backoff
 from .session import (
-    AUTH_FAILED,
-    CLOSED,
     CONNECTED,
     CONNECTING,
     EXPIRED,
@@ -379,7 +377,8 @@ class ZkClient:
         s = self._session
         if s.state in LIVE_STATES:
             return
-        if s.state in (CLOSED, AUTH_FAILED, EXPIRED) and (self._task is None or self._task.done()):
+        if s.state in TERMINAL_STATES:
+            await self._stop_connection_task()
             self._session = s = self._new_session()
         if self._dispatcher is None or self._dispatcher.done():
             self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch_loop())
@@ -437,7 +436,7 @@ class ZkClient:
                 self._flush()
         await self._stop_tasks()
 
-    async def _stop_tasks(self) -> None:
+    async def _stop_connection_task(self) -> None:
         if self._wake is not None:
             self._wake.set()
         task, self._task = self._task, None
@@ -448,6 +447,9 @@ class ZkClient:
                 task.cancel()
             except Exception:
                 log.exception("zkpy client connection task failed")
+
+    async def _stop_tasks(self) -> None:
+        await self._stop_connection_task()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

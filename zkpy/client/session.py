@@ -462,10 +462,11 @@ class ClientSession:
         if not self._pending:
             self._fail_connection(f"reply with xid {xid} but nothing is pending")
             return
-        req = self._pending.popleft()
+        req = self._pending[0]
         if req.xid != xid:
             self._fail_connection(f"Xid out of order. Got Xid {xid} expected {req.xid}")
             return
+        self._pending.popleft()
         if hdr.zxid > 0:
             self.last_zxid = hdr.zxid
         err = hdr.err

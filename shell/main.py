@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import click
 
+from .commands.session import _version
 from .context import ClientFactory, Output, Shell
 from .errors import ExitCode
 from .parser import join_continuation, needs_continuation
@@ -96,15 +98,38 @@ async def run_script(sh: Shell, lines: Iterable[str], keep_going: bool,
     return first_failure
 
 
-async def _stdin_lines() -> list[str]:
-    """Read stdin line by line off the event loop (watch events keep printing meanwhile)."""
-    loop = asyncio.get_running_loop()
-    return [line async for line in _aiter_stdin(loop)]
-
-
 async def _aiter_stdin(loop: asyncio.AbstractEventLoop) -> Any:
+    """Lines of stdin, read by a daemon thread (a blocked read never delays the exit,
+    which a default-executor thread would on Ctrl-C)."""
+    lines: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def pump() -> None:
+        # os.read on the fd, not sys.stdin: a daemon thread blocked inside a buffered
+        # reader holds its lock and makes interpreter shutdown abort.
+        fd = sys.stdin.fileno()
+        pending = b""
+        try:
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for raw in complete:
+                    loop.call_soon_threadsafe(lines.put_nowait, raw + b"\n")
+            if pending:
+                loop.call_soon_threadsafe(lines.put_nowait, pending)
+        except (OSError, ValueError, RuntimeError):
+            pass
+        finally:
+            try:
+                loop.call_soon_threadsafe(lines.put_nowait, b"")
+            except RuntimeError:
+                pass  # the loop is already closed
+
+    threading.Thread(target=pump, name="zkpy-shell-stdin", daemon=True).start()
     while True:
-        raw = await loop.run_in_executor(None, sys.stdin.buffer.readline)
+        raw = await lines.get()
         if not raw:
             return
         yield raw.decode("utf-8", "surrogateescape")
@@ -166,6 +191,8 @@ async def run_shell(*, hosts: str, timeout_ms: int, read_only: bool, script: str
             return await run_script(sh, lines, keep_going, echo)
         if interactive:
             from .repl import run_repl
+            out.notice(f"zkpy shell {_version()}: 'help' lists the commands, Tab completes, "
+                       "Ctrl-D exits.")
             return await run_repl(sh)
         return await run_stdin_script(sh, keep_going, echo)
     finally:

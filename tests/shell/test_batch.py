@@ -277,3 +277,21 @@ def test_session_expiry_mid_session(server: ServerHandle, p: str) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+def test_ctrl_c_in_batch_mode_exits_130(server: ServerHandle, p: str) -> None:
+    proc = subprocess.Popen([*SHELL_CMD, "-s", server.hosts], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=shell_env(),
+                            cwd=ROOT)
+    assert proc.stdin is not None
+    err = LineReader(proc.stderr, "shell stderr")
+    try:
+        proc.stdin.write(f"create {p} x\n".encode())
+        proc.stdin.flush()
+        err.wait_for(f"^Created {p}$", 20)             # now waiting for the next line
+        os.kill(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=15) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)

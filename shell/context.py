@@ -172,6 +172,8 @@ class Shell:
         if task.cancelled():
             return
         exc = task.exception()  # retrieved here so asyncio never warns about it
+        if exc is not None and self._connecting is task:
+            self.client = None  # the prompt says NOT_CONNECTED; the next command retries
         if exc is not None and self.interactive:
             self.out.notice(f"Cannot connect to {self.hosts}: {exc or type(exc).__name__}"
                             " (commands retry; 'connect HOST:PORT' picks another server)")

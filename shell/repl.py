@@ -148,7 +148,12 @@ async def run_repl(sh: Shell, *, pt_input: Any = None, pt_output: Any = None,
                             history_file=history_file)
     color = sh.out.color
 
+    last = {"state": "CONNECTING"}
+
     def on_state(state: str) -> None:
+        previous, last["state"] = last["state"], state
+        if state != previous and (state != "CONNECTED" or previous == "SUSPENDED"):
+            sh.out.notice(f"Connection state: {previous} -> {state}")
         app = session.app
         if app.is_running:
             app.invalidate()

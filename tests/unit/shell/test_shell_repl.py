@@ -67,3 +67,28 @@ def test_prompt_and_toolbar() -> None:
     styles = [s for s, _ in prompt_fragments(sh, color=True)]
     assert "ansiyellow" in styles
     assert "server 127.0.0.1:2181" in toolbar_text(sh)
+
+
+def test_repl_ctrl_c_clears_the_typed_line(tmp_path: Path) -> None:
+    sh, out, err, code = _run("garbage-text\x03pwd\r\x04", tmp_path)
+    assert out == "/\n" and "Command not found" not in err
+    assert sh.history == ["pwd"]
+
+
+def test_repl_failed_connect_says_so_and_retries(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    sh = Shell(hosts="127.0.0.1:1", output=Output(stdout=out, stderr=err),
+               client_factory=factory(fail_connect=True), interactive=True)
+
+    async def go() -> int:
+        with create_pipe_input() as inp:
+            inp.send_text("ls /\r\x04")
+            with create_app_session(input=inp, output=DummyOutput()):
+                return await asyncio.wait_for(
+                    run_repl(sh, pt_input=inp, pt_output=DummyOutput(),
+                             history_file=tmp_path / "hist"), 20)
+
+    code = asyncio.run(go())
+    assert code == 3
+    assert "Cannot connect to 127.0.0.1:1" in err.getvalue()
+    assert sh.state == "NOT_CONNECTED"

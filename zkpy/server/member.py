@@ -50,7 +50,9 @@ class Member:
                  txn_log: Any = None,
                  four_letter: Callable[[str, bytes], str | None] | None = None,
                  new_connection_stats: Callable[[ClientConnection], Any] | None = None,
-                 server_stats: Any = None) -> None:
+                 server_stats: Any = None,
+                 after_batch: Callable[[], None] | None = None,
+                 on_storage_failure: Callable[[Exception], None] | None = None) -> None:
         self.state = state
         self.loop = loop
         self.min_session_timeout_ms = min_session_timeout_ms
@@ -62,6 +64,8 @@ class Member:
         self.four_letter = four_letter
         self._new_connection_stats = new_connection_stats
         self.stats = server_stats
+        self._after_batch = after_batch
+        self._on_storage_failure = on_storage_failure
         self.connections: set[ClientConnection] = set()
         self.by_session: dict[int, ClientConnection] = {}
         self._per_ip: dict[str, int] = {}
@@ -220,6 +224,8 @@ class Member:
             for _, origin in batch:
                 if origin is not None:
                     origin[0].abort()
+            if self._on_storage_failure is not None:
+                self._on_storage_failure(err)
             return
         self._apply_batch(batch)
 
@@ -260,6 +266,8 @@ class Member:
                 if not conn.closing:
                     conn.command_done(xid, op, applied.zxid, applied.err, applied.response)
         self.flush_dirty()
+        if self._after_batch is not None:
+            self._after_batch()
 
     # ------------------------------------------------------------ shutdown
 

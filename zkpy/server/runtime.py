@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import secrets
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -18,12 +19,15 @@ from typing import Any
 
 from zkpy.state.machine import StateMachine
 from zkpy.state.types import StateConfig
+from zkpy.storage.engine import Storage
+from zkpy.storage.errors import CorruptHistoryError, StorageError
+from zkpy.storage.stateimage import open_member_storage, snapshot_image
 
 from .admin import AdminServer
 from .config import ServerConfig
 from .connection import ClientConnection
 from .fourlw import FourLetterWords
-from .member import Member
+from .member import Member, wall_ms
 from .stats import ServerStats
 from .status import LastSnapshot, QuorumInfo, directory_size
 
@@ -44,23 +48,50 @@ class MemberRuntime:
     def __init__(self, cfg: ServerConfig, loop: asyncio.AbstractEventLoop) -> None:
         self.cfg = cfg
         self.loop = loop
-        self.state = StateMachine(StateConfig(**cfg.to_state_config(),
-                                              secret=secrets.randbits(63)))
         self._stats = ServerStats()
-        self.member = Member(
-            self.state, loop=loop,
-            min_session_timeout_ms=cfg.min_session_timeout_ms,
-            max_session_timeout_ms=cfg.max_session_timeout_ms,
-            max_frame_bytes=cfg.max_frame_bytes,
-            max_client_cnxns=cfg.max_client_cnxns,
-            new_connection_stats=lambda c: self._stats.new_connection(),
-            server_stats=self._stats,
-        )
         self.fourlw = FourLetterWords(self, cfg)
-        self.member.four_letter = self.fourlw.answer
         self.admin: AdminServer | None = None
+        self.storage: Storage | None = None
+        self.exit_code = 0
+        self._stop: asyncio.Event | None = None
         self._servers: list[asyncio.AbstractServer] = []
         self._timers: list[asyncio.Task[None]] = []
+
+    def _open_state(self) -> tuple[StateMachine, Storage]:
+        """Recover the state machine from the data dir and open the txn log."""
+        cfg = self.cfg
+        state_cfg = StateConfig(**cfg.to_state_config(), secret=self._session_secret())
+        try:
+            storage, state, result = open_member_storage(
+                state_cfg, cfg.data_dir, cfg.data_log_dir, rng=random.Random(),
+                now_ms=wall_ms(), loop=self.loop, snap_count_txns=cfg.snap_count,
+                snap_size_limit_bytes=cfg.snap_size_limit_kb * 1024,
+                prealloc_bytes=cfg.pre_alloc_size_kb * 1024, force_sync=cfg.force_sync)
+        except CorruptHistoryError as e:
+            raise DataDirError(f"refusing to start on a damaged history: {e}") from e
+        except StorageError as e:
+            raise DataDirError(str(e)) from e
+        log.info("recovered: %s", result.summary())
+        return state, storage
+
+    def _session_secret(self) -> int:
+        """Session passwords derive from (session id, secret): the secret must outlive
+        restarts or recovered sessions could not re-attach. Kept in dataDir."""
+        path = Path(self.cfg.data_dir) / "session-secret"
+        try:
+            return int(path.read_text().strip(), 16)
+        except FileNotFoundError:
+            pass
+        except ValueError as e:
+            raise DataDirError(f"{path}: not a secret written by zkpy") from e
+        secret = secrets.randbits(63)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w") as f:
+            f.write(f"{secret:x}\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return secret
 
     # ------------------------------------------------------------ lifecycle
 
@@ -76,8 +107,22 @@ class MemberRuntime:
 
     async def serve(self, stop: asyncio.Event) -> int:
         cfg = self.cfg
+        self._stop = stop
         self._prepare_data_dir()
-        member = self.member
+        self.state, self.storage = self._open_state()
+        self.member = member = Member(
+            self.state, loop=self.loop,
+            min_session_timeout_ms=cfg.min_session_timeout_ms,
+            max_session_timeout_ms=cfg.max_session_timeout_ms,
+            max_frame_bytes=cfg.max_frame_bytes,
+            max_client_cnxns=cfg.max_client_cnxns,
+            txn_log=self.storage,
+            four_letter=self.fourlw.answer,
+            new_connection_stats=lambda c: self._stats.new_connection(),
+            server_stats=self._stats,
+            after_batch=self._after_batch,
+            on_storage_failure=self._storage_failed,
+        )
         if cfg.client_port is not None:
             host = cfg.client_port_address or None
             backlog = cfg.client_port_listen_backlog
@@ -98,6 +143,8 @@ class MemberRuntime:
         self._timers.append(self.loop.create_task(
             self._every(cfg.container_check_interval_ms / 1000.0, member.reap)))
         self._timers.append(self.loop.create_task(self._every(0.05, self._clock)))
+        self._timers.append(self.loop.create_task(self.storage.purge_every(
+            cfg.autopurge_purge_interval_hours, cfg.autopurge_snap_retain_count)))
         await stop.wait()
         log.info("shutting down")
         for t in self._timers:
@@ -107,7 +154,22 @@ class MemberRuntime:
         if self.admin is not None:
             await self.admin.close()
         member.close_all()
-        return 0
+        await self.storage.close()
+        return self.exit_code
+
+    def _after_batch(self) -> None:
+        assert self.storage is not None
+        state = self.state
+        self.storage.after_apply(state.last_zxid, lambda: snapshot_image(state))
+
+    def _storage_failed(self, err: Exception) -> None:
+        # A write we cannot make durable is never acknowledged. The log cannot take
+        # later zxids without a gap, so the member stops (as ZooKeeper exits on a txn
+        # log failure); on restart recovery holds exactly what was durable.
+        log.error("txn log failure, stopping the member: %s", err)
+        self.exit_code = 3
+        assert self._stop is not None
+        self._stop.set()
 
     def _clock(self) -> None:
         self._stats.now_ms = int(time.monotonic() * 1000)

@@ -190,3 +190,24 @@ async def test_callbacks_in_order_never_concurrent(zk_server: ServerHandle,
         assert ok, seen
         assert seen == names and max_running == 1
         await c.delete_recursive(p)
+
+
+async def test_remove_persistent_watch_by_type(zk_server: ServerHandle, unique_path: str) -> None:
+    """WatcherType 4/5 exist only from 3.9; on 3.8 the client falls back to Any."""
+    p = unique_path
+    async with connected(zk_server.hosts) as c, connected(zk_server.hosts) as other:
+        pers, rec = EventLog(), EventLog()
+        await c.add_watch(p, pers, AddWatchMode.PERSISTENT)
+        await c.add_watch(p + "/r", rec, AddWatchMode.PERSISTENT_RECURSIVE)
+        await c.remove_watches(p, WatcherType.PERSISTENT)
+        await c.remove_watches(p + "/r", WatcherType.PERSISTENT_RECURSIVE, rec)
+        await pers.wait(1)
+        await rec.wait(1)
+        assert _types(pers.events) == [(EventType.PERSISTENT_WATCH_REMOVED, p)]
+        assert _types(rec.events) == [(EventType.PERSISTENT_WATCH_REMOVED, p + "/r")]
+        assert c.state == "CONNECTED"
+        await other.create(p)
+        await c.sync(p)
+        await asyncio.sleep(0.05)
+        assert len(pers.events) == 1
+        await other.delete(p)

@@ -25,7 +25,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from ..errors import ConnectionLossError, NodeExistsError, NoNodeError, NoWatcherError
+from ..errors import (
+    ConnectionLossError,
+    MarshallingError,
+    NodeExistsError,
+    NoNodeError,
+    NoWatcherError,
+)
 from ..paths import join
 from ..proto import records as rec
 from ..proto.jute import Record
@@ -77,6 +83,7 @@ class _Link(asyncio.Protocol):
         self.client = client
         self.transport: asyncio.Transport | None = None
         self.lost = asyncio.Event()
+        self.handshaken = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -85,6 +92,7 @@ class _Link(asyncio.Protocol):
         self.client._on_data(self, data)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.client._on_lost(self)
         self.lost.set()
 
 
@@ -277,10 +285,22 @@ class ZkClient:
         self._session.tick(self._now_ms())
         self._flush()
 
+    def _on_lost(self, link: _Link) -> None:
+        """The current link died: fail its requests and change state right away (the
+        connection task then moves on to the next host)."""
+        if link is not self._link:
+            return
+        self._link = None
+        self._session.connection_lost(self._now_ms())
+        self._flush()
+
     def _on_data(self, link: _Link, data: bytes) -> None:
         if link is not self._link:
             return
-        self._session.receive_data(data, self._now_ms())
+        s = self._session
+        s.receive_data(data, self._now_ms())
+        if s.connected:
+            link.handshaken = True
         self._flush()
 
     async def _dispatch_loop(self) -> None:
@@ -344,12 +364,10 @@ class ZkClient:
                 try:
                     await link.lost.wait()
                 finally:
-                    handshaken = s.connected
-                    self._link = None
+                    handshaken = link.handshaken
                     if link.transport is not None:
                         link.transport.abort()
-                    s.connection_lost(self._now_ms())
-                    self._flush()
+                    self._on_lost(link)
             if s.state in TERMINAL_STATES or s.closing:
                 break
             if handshaken:
@@ -440,13 +458,16 @@ class ZkClient:
         if self._wake is not None:
             self._wake.set()
         task, self._task = self._task, None
-        if task is not None and task is not asyncio.current_task():
-            try:
-                await asyncio.wait_for(task, 5.0)
-            except (TimeoutError, asyncio.CancelledError):
-                task.cancel()
-            except Exception:
-                log.exception("zkpy client connection task failed")
+        if task is None or task is asyncio.current_task():
+            return
+        # It ends by itself once the session is terminal, unless it is inside a
+        # connection attempt: do not wait for that attempt's timeout.
+        await asyncio.wait({task}, timeout=0.5)
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=2.0)
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.error("zkpy client connection task failed", exc_info=task.exception())
 
     async def _stop_tasks(self) -> None:
         await self._stop_connection_task()
@@ -627,8 +648,21 @@ class ZkClient:
             return
         # Other local watchers of this type still need the server's watch: only check it.
         op = OpCode.CHECK_WATCHES if (w is not None and len(mine) > 1) else OpCode.REMOVE_WATCHES
-        await self._submit(op, rec.RemoveWatchesRequest(sp, int(wt)).to_bytes(), path, None,
-                           on_ok=lambda: s.remove_local_watches(sp, wt, w) and None)
+        try:
+            await self._submit(op, rec.RemoveWatchesRequest(sp, int(wt)).to_bytes(), path, None,
+                               on_ok=lambda: s.remove_local_watches(sp, wt, w) and None)
+        except MarshallingError:
+            # ZooKeeper < 3.9 knows no WatcherType 4/5 (Persistent/PersistentRecursive):
+            # a 3.8 client removes those with Any. Do the same when Any removes nothing
+            # else of ours on this path; otherwise the error stands.
+            if wt not in (WatcherType.PERSISTENT, WatcherType.PERSISTENT_RECURSIVE):
+                raise
+            if set(s.local_watchers(sp, WatcherType.ANY)) != set(mine) or op != OpCode.REMOVE_WATCHES:
+                raise
+            await self._submit(OpCode.REMOVE_WATCHES,
+                               rec.RemoveWatchesRequest(sp, int(WatcherType.ANY)).to_bytes(),
+                               path, None,
+                               on_ok=lambda: s.remove_local_watches(sp, wt, w) and None)
 
     async def check_watches(self, path: str, watcher_type: WatcherType) -> None:
         sp = self._spath(path)

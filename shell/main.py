@@ -18,7 +18,7 @@ import asyncio
 import os
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import click
@@ -98,21 +98,29 @@ async def run_script(sh: Shell, lines: Iterable[str], keep_going: bool,
     return first_failure
 
 
+def _stdin_chunks() -> Iterator[bytes]:
+    """Raw stdin bytes as they arrive. os.read on the fd, not sys.stdin: a daemon thread
+    blocked inside a buffered reader holds its lock and makes interpreter shutdown abort.
+    A stdin with no fd (embedding, click's CliRunner) is read whole instead."""
+    try:
+        fd = sys.stdin.fileno()
+    except (OSError, ValueError):
+        stream = getattr(sys.stdin, "buffer", None)
+        yield stream.read() if stream is not None else sys.stdin.read().encode()
+        return
+    while chunk := os.read(fd, 65536):
+        yield chunk
+
+
 async def _aiter_stdin(loop: asyncio.AbstractEventLoop) -> Any:
     """Lines of stdin, read by a daemon thread (a blocked read never delays the exit,
     which a default-executor thread would on Ctrl-C)."""
     lines: asyncio.Queue[bytes] = asyncio.Queue()
 
     def pump() -> None:
-        # os.read on the fd, not sys.stdin: a daemon thread blocked inside a buffered
-        # reader holds its lock and makes interpreter shutdown abort.
-        fd = sys.stdin.fileno()
         pending = b""
         try:
-            while True:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
+            for chunk in _stdin_chunks():
                 pending += chunk
                 *complete, pending = pending.split(b"\n")
                 for raw in complete:

@@ -18,7 +18,6 @@ import pytest
 from tests.support.servers import (
     ServerHandle,
     apache_zk_available,
-    skip_unless_zkpy_serves,
     start_server,
 )
 
@@ -44,7 +43,6 @@ def apache_zk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle
 
 @pytest.fixture(scope="session")
 def zkpy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle]:
-    skip_unless_zkpy_serves()
     h = start_server("zkpy", Path(tmp_path_factory.mktemp("zkpy")))
     try:
         yield h

@@ -5,8 +5,7 @@ match after normalisation (harness.py says exactly what is normalised).
 - test_harness_apache_vs_apache: Apache against a second Apache JVM. Proves the
   harness (normalisation, event collection) is deterministic, so a difference in
   the zkpy test is a zkpy difference.
-- test_apache_vs_zkpy: Apache against zkpy; skipped until zkpy serves
-  (tests/support/servers.py: ZKPY_SERVES).
+- test_apache_vs_zkpy: Apache against zkpy.
 - *_slow variants: the same with many more examples (marker ``slow``).
 
 Both servers are dedicated to this module (fresh, nothing else writes to them),
@@ -27,7 +26,6 @@ from tests.differential.harness import N_SLOTS, Op, first_difference, run_progra
 from tests.support.servers import (
     ServerHandle,
     apache_zk_available,
-    skip_unless_zkpy_serves,
     start_apache_zk,
     start_zkpy,
 )
@@ -114,7 +112,6 @@ def oracle_twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHand
 
 @pytest.fixture(scope="module")
 def zkpy_member(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle]:
-    skip_unless_zkpy_serves()
     h = start_zkpy(tmp_path_factory.mktemp("diff-zkpy"))
     try:
         yield h

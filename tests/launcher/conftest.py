@@ -2,8 +2,8 @@
 binaries to test, and cleanup of every member process by PID whatever the test did.
 
 Member kinds: ``zookeeper`` (Apache ZooKeeper 3.8 via the member-command preset) and
-``zkpy`` (``python -m zkpy server``). ``zkpy`` is skipped, with the reason, until
-``python -m zkpy server`` answers srvr (``require_member``: the one place that decides).
+``zkpy`` (``python -m zkpy server``). ``require_member`` is the one place that decides
+what can run here.
 
 Ensembles of more than one member: Apache ZooKeeper forms a quorum, so N=3 runs for it;
 for zkpy N>1 is gated by the single flag ``ZKPY_QUORUM`` (env ``ZKPY_LAUNCHER_QUORUM=1``)
@@ -24,39 +24,13 @@ import pytest
 
 from launcher.hosts.local import read_proc
 from launcher.state import PidRecord
-from tests.support.servers import apache_zk_available, four_letter, free_port, start_zkpy
+from tests.support.servers import apache_zk_available, free_port
 
 MEMBER_KINDS = ("zookeeper", "zkpy")
 # The one flag for N>1 ensembles of zkpy members (quorum replication is a later issue).
 ZKPY_QUORUM = os.environ.get("ZKPY_LAUNCHER_QUORUM") == "1"
 
-_zkpy_serves: tuple[bool, str] | None = None
 _addresses = itertools.count((os.getpid() * 7) % 200)
-
-
-def zkpy_member_serves(tmp: Path) -> tuple[bool, str]:
-    """Does `python -m zkpy server` start and answer srvr with a Mode? (cached per run)."""
-    global _zkpy_serves
-    if _zkpy_serves is None:
-        h = start_zkpy(tmp, wait=False)
-        try:
-            deadline = time.monotonic() + 15.0
-            why = "no answer"
-            while time.monotonic() < deadline:
-                if not h.alive():
-                    why = f"it exited ({h.proc.returncode}): {h.log_tail(3)}"
-                    break
-                try:
-                    if "Mode:" in four_letter(h.host, h.port, "srvr", 1.0):
-                        why = ""
-                        break
-                except OSError as e:
-                    why = f"srvr failed: {e}"
-                time.sleep(0.1)
-            _zkpy_serves = (not why, why)
-        finally:
-            h.stop()
-    return _zkpy_serves
 
 
 def require_member(kind: str, tmp: Path, size: int = 1) -> None:
@@ -67,10 +41,6 @@ def require_member(kind: str, tmp: Path, size: int = 1) -> None:
                 pytest.fail("Apache ZooKeeper is not installed (apt-get install zookeeper)")
             pytest.skip("Apache ZooKeeper 3.8 not installed (apt-get install zookeeper)")
         return
-    ok, why = zkpy_member_serves(tmp)
-    if not ok:
-        pytest.skip(f"`python -m zkpy server` does not serve srvr yet ({why[:300]}); "
-                    "enabled automatically once it does")
     if size > 1 and not ZKPY_QUORUM:
         pytest.skip("zkpy quorum replication is not implemented yet; set "
                     "ZKPY_LAUNCHER_QUORUM=1 to run N>1 ensembles of zkpy members")

@@ -18,28 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# THE SINGLE "zkpy not ready" SWITCH. While False, everything that targets the zkpy
-# server (fixtures zkpy_server and zk_server[zkpy], the compat replay, interop,
-# differential and fuzz suites) is skipped with ZKPY_NOT_READY_REASON. Set it to True
-# when `python -m zkpy server` serves clients; until then the environment variable
-# ZKPY_SERVES=1 turns it on for a trial run.
-ZKPY_SERVES = False
-ZKPY_NOT_READY_REASON = ("zkpy server does not serve clients yet (switch: ZKPY_SERVES in "
-                         "tests/support/servers.py, or env ZKPY_SERVES=1)")
-
-
-def zkpy_serves() -> bool:
-    return ZKPY_SERVES or os.environ.get("ZKPY_SERVES", "") not in ("", "0")
-
-
-def skip_unless_zkpy_serves() -> None:
-    """Skip the calling test (pytest.skip) while the zkpy server does not serve yet."""
-    if not zkpy_serves():
-        import pytest
-
-        pytest.skip(ZKPY_NOT_READY_REASON)
-
-
 ZK_JARS = [
     "/usr/share/java/zookeeper.jar",
     "/usr/share/java/slf4j-log4j12.jar",

@@ -53,6 +53,13 @@ def server(config_path: str | None, port: int | None, host: str, data_dir: str |
     except ConfigError as e:
         click.echo(f"zkpy server: invalid configuration: {e}", err=True)
         sys.exit(EXIT_INVALID_CONFIG)
+    if cfg.is_distributed:
+        # Serving such a config as a standalone member would split the ensemble's
+        # history silently; refuse until quorum replication exists.
+        click.echo(f"zkpy server: {config_path} describes a {len(cfg.voting_members)}-voter "
+                   "ensemble; quorum replication is not implemented yet, so zkpy runs "
+                   "only standalone members (one server.N line, or none)", err=True)
+        sys.exit(EXIT_INVALID_CONFIG)
     sys.exit(run(cfg))
 
 

@@ -160,7 +160,7 @@ class ClientConnection(asyncio.Protocol):
             # Hot path: a plain read with nothing of ours in flight.
             if op in READ_OPS:
                 try:
-                    req = self._decode_body(op, fr)
+                    req, _ = self._decode_body(op, fr)
                 except MalformedRecord:
                     self._reply_error_ordered(xid, Err.MARSHALLINGERROR)
                     continue
@@ -173,21 +173,20 @@ class ClientConnection(asyncio.Protocol):
                 continue
             self._handle_other(xid, op, fr)
 
-    def _decode_body(self, op: int, fr: bytes) -> Any:
+    def _decode_body(self, op: int, fr: bytes) -> tuple[Any, int]:
+        """(request, offset just past it in ``fr``)."""
         if op == OpCode.MULTI_READ:
-            ops, _ = decode_multi(fr, 8, MULTI_READ_OPS)
-            return ops
+            return decode_multi(fr, 8, MULTI_READ_OPS)
         if op == OpCode.MULTI:
-            ops, _ = decode_multi(fr, 8, MULTI_WRITE_OPS)
-            return ops
+            return decode_multi(fr, 8, MULTI_WRITE_OPS)
         cls = REQUEST_RECORDS[op]
         if cls is None:
-            return None
-        req, _ = cls.decode(fr, 8)
+            return None, 8
+        req, end = cls.decode(fr, 8)
         if getattr(req, "path", "") is None:
             # A null path cannot be decoded into a Java request either.
             raise MalformedRecord("null path")
-        return req
+        return req, end
 
     def _handle_other(self, xid: int, op: int, fr: bytes) -> None:
         member = self.member
@@ -211,13 +210,14 @@ class ClientConnection(asyncio.Protocol):
             self.close_after_flush()
             return
         try:
-            req = self._decode_body(op, fr)
+            req, end = self._decode_body(op, fr)
         except MalformedRecord:
             self._reply_error_ordered(xid, Err.MARSHALLINGERROR)
             return
         if op in COMMAND_OPS:
             self._waiting.append((_INFLIGHT, xid, op))
-            member.submit_request(self, xid, op, req)
+            # The log keeps the request's own bytes: they decode to ``req`` again.
+            member.submit_request(self, xid, op, req, fr[8:end])
             return
         if op == OpCode.SYNC:
             self._waiting.append((_INFLIGHT, xid, op))

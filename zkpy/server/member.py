@@ -181,8 +181,9 @@ class Member:
 
     # ------------------------------------------------------------ the write pipeline
 
-    def submit_request(self, conn: ClientConnection, xid: int, op: int, req: Any) -> None:
-        cmd = self.state.command(conn.conn, op, req, xid, wall_ms())
+    def submit_request(self, conn: ClientConnection, xid: int, op: int, req: Any,
+                       raw: bytes | None = None) -> None:
+        cmd = self.state.command(conn.conn, op, req, xid, wall_ms(), raw)
         self._enqueue(cmd, (conn, xid, op, None))
 
     def submit_sync(self, conn: ClientConnection, xid: int, req: rec.SyncRequest) -> None:

@@ -124,6 +124,15 @@ class Applier:
             raise Fail(Err.NONODE)
         return n
 
+    def _valid_node(self, path: str) -> Node | None:
+        """The node at a client-given ``path`` (None: none there); BADARGUMENTS for an
+        invalid path. Only a missing node needs the check: every path in the tree was
+        validated when it was created."""
+        n = self.nodes.get(path)
+        if n is None:
+            self._valid(path)
+        return n
+
     @staticmethod
     def _path(req: Any) -> str:
         path = req.path
@@ -231,8 +240,9 @@ class Applier:
     def set_data(self, op: int, req: Any) -> Record:
         self._session()
         path = self._path(req)
-        self._valid(path)
-        node = self._node(path)
+        node = self._valid_node(path)
+        if node is None:
+            raise Fail(Err.NONODE)
         if not self._allowed(node, WRITE):
             raise Fail(Err.NOAUTH)
         data = req.data
@@ -251,11 +261,12 @@ class Applier:
     def set_acl(self, op: int, req: Any) -> Record:
         self._session()
         path = self._path(req)
-        self._valid(path)
+        node = self._valid_node(path)
         acl = self.policy.fixup(req.acl, self.ids)
         if acl is None:
             raise Fail(Err.INVALIDACL)
-        node = self._node(path)
+        if node is None:
+            raise Fail(Err.NONODE)
         if not self._allowed(node, ADMIN):
             raise Fail(Err.NOAUTH)
         if req.version != -1 and req.version != node.aversion:
@@ -266,8 +277,9 @@ class Applier:
     def check(self, op: int, req: Any) -> None:
         self._session()
         path = self._path(req)
-        self._valid(path)
-        node = self._node(path)
+        node = self._valid_node(path)
+        if node is None:
+            raise Fail(Err.NONODE)
         if not self._allowed(node, READ):
             raise Fail(Err.NOAUTH)
         if req.version != -1 and req.version != node.version:

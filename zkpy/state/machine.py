@@ -374,17 +374,19 @@ class StateMachine:
         self.next_zxid += 1
         return self.next_zxid
 
-    def command(self, conn: Conn, op: int, request: Any, cxid: int, now_ms: int) -> Command:
+    def command(self, conn: Conn, op: int, request: Any, cxid: int, now_ms: int,
+                raw: bytes | None = None) -> Command:
         """Make the Command for a write request (assigns ``next_zxid + 1``; changes no
         tree state). The auth ids are recorded in Java's iteration order (a
         ConcurrentHashMap key set), which is the order ``auth`` ACLs expand in. ``op``: CREATE, CREATE2, CREATE_CONTAINER, CREATE_TTL, DELETE,
         SET_DATA, SET_ACL, MULTI (request = list of (op, record)), RECONFIG,
-        CLOSE_SESSION (same as :meth:`close_session_command`)."""
+        CLOSE_SESSION (same as :meth:`close_session_command`). ``raw``: the request body
+        as received, when ``request`` was decoded from exactly those bytes."""
         if op == OpCode.CLOSE_SESSION:
             return self.close_session_command(conn.session_id, now_ms, cxid)
         ids = conn.auth_ids
         return Command(self._next(), conn.session_id, cxid, now_ms, op, request,
-                       hash_set_order(ids) if len(ids) > 1 else list(ids))
+                       hash_set_order(ids) if len(ids) > 1 else list(ids), raw)
 
     def create_session_command(self, timeout_ms: int, now_ms: int) -> Command:
         """Negotiate the timeout (clamped to min/max) and allocate the session id

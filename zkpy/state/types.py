@@ -7,6 +7,7 @@ runtime), ``Command`` (a txn: what goes to the log and to followers), ``Applied`
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -71,6 +72,10 @@ def _read_ids(buf: Any, off: int) -> tuple[list[r.Id] | None, int]:
     return read_vector(buf, off, r.Id.decode)
 
 
+# TxnHeader {long clientId, int cxid, long zxid, long time, int type}
+_TXN_HEADER = struct.Struct("!qiqqi")
+
+
 def _write_id(out: bytearray, v: r.Id) -> None:
     v.encode(out)
 
@@ -89,10 +94,11 @@ class Command:
     + ``vector<Id>`` auth ids + the request body (multi: the multi request encoding).
     """
 
-    __slots__ = ("zxid", "session_id", "cxid", "time_ms", "op", "request", "auth_ids")
+    __slots__ = ("zxid", "session_id", "cxid", "time_ms", "op", "request", "auth_ids", "raw")
 
     def __init__(self, zxid: int, session_id: int, cxid: int, time_ms: int, op: int,
-                 request: Record | SubOps | None, auth_ids: list[r.Id] | None = None) -> None:
+                 request: Record | SubOps | None, auth_ids: list[r.Id] | None = None,
+                 raw: bytes | None = None) -> None:
         self.zxid = zxid
         self.session_id = session_id
         self.cxid = cxid
@@ -100,13 +106,18 @@ class Command:
         self.op = op
         self.request = request
         self.auth_ids: list[r.Id] = auth_ids if auth_ids is not None else []
+        # The request body exactly as the client sent it (what ``request`` was decoded
+        # from): written to the log as is instead of encoding ``request`` again.
+        self.raw = raw
 
     def to_bytes(self) -> bytes:
-        out = bytearray()
-        r.TxnHeader(self.session_id, self.cxid, self.zxid, self.time_ms, self.op).encode(out)
+        out = bytearray(_TXN_HEADER.pack(self.session_id, self.cxid, self.zxid, self.time_ms,
+                                         self.op))
         write_vector(out, self.auth_ids, _write_id)
         req = self.request
-        if self.op == OpCode.MULTI:
+        if self.raw is not None:
+            out += self.raw
+        elif self.op == OpCode.MULTI:
             encode_multi(out, req if isinstance(req, list) else [])
         elif isinstance(req, Record):
             req.encode(out)

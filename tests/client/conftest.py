@@ -4,8 +4,8 @@
   (ASYNC_TEST_TIMEOUT_S); there is no pytest-asyncio dependency.
 - ``zk_server`` here overrides the shared one: the zookeeper parameter is the shared
   Apache ZooKeeper; the zkpy parameter is a zkpy member started by this package and
-  probed with a real handshake + create/delete; until the zkpy server answers, those
-  tests are skipped with the reason (the same test bodies must later pass on both).
+  probed with a real handshake + create/delete; a zkpy member that does not answer
+  fails those tests with the reason (the same test bodies pass on both).
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ async def _probe(hosts: str) -> None:
 
 @pytest.fixture(scope="session")
 def client_zkpy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle | str]:
-    """A zkpy member, or the reason it cannot serve client tests yet (a str)."""
+    """A zkpy member, or the reason it cannot serve client tests (a str)."""
     try:
         h = start_server("zkpy", Path(tmp_path_factory.mktemp("zkpy-client")), wait=False)
-    except Exception as e:  # noqa: BLE001 - reported as the skip reason
+    except Exception as e:  # noqa: BLE001 - reported as the failure reason
         yield f"zkpy server did not start: {e!r}"
         return
     try:
@@ -79,7 +79,7 @@ def client_zkpy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
                 break
             time.sleep(0.25)
         if last is not None:
-            yield f"zkpy server does not answer the client protocol yet: {last!r}"[:400]
+            yield f"zkpy server does not answer the client protocol: {last!r}"[:400]
             return
         yield h
     finally:
@@ -94,5 +94,5 @@ def zk_server(request: pytest.FixtureRequest) -> ServerHandle:
         return h
     got = request.getfixturevalue("client_zkpy_server")
     if isinstance(got, str):
-        pytest.skip(got)
+        pytest.fail(got)
     return got

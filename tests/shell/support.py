@@ -84,7 +84,7 @@ def probe_zkpy(h: ServerHandle) -> str | None:
             await c.close()
     try:
         asyncio.run(asyncio.wait_for(go(), 20))
-    except Exception as e:  # noqa: BLE001 - the reason is reported in the skip
+    except Exception as e:  # noqa: BLE001 - the reason is reported in the failure
         return f"{type(e).__name__}: {e}"
     return None
 
@@ -93,13 +93,10 @@ def live_server(request: pytest.FixtureRequest, kind: str) -> ServerHandle:
     """The one place that decides whether a server kind can be tested now."""
     if kind == "zookeeper":
         return request.getfixturevalue("apache_zk")  # type: ignore[no-any-return]
-    try:
-        h: ServerHandle = request.getfixturevalue("zkpy_server")
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(f"zkpy server does not start yet: {type(e).__name__}: {str(e)[:200]}")
+    h: ServerHandle = request.getfixturevalue("zkpy_server")
     why = probe_zkpy(h)
     if why is not None:
-        pytest.skip(f"zkpy server does not answer the client protocol yet: {why[:200]}")
+        pytest.fail(f"zkpy server does not answer the client protocol: {why[:200]}")
     return h
 
 

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,41 +19,9 @@ from zkpy.storage.recovery import recover
 from zkpy.storage.snapshot import write_snapshot
 from zkpy.storage.txnlog import TxnLog
 
+from .conftest import run_cmd
 from .test_recovery import restart
 from .toy import Toy
-
-IMG_BYTES = 8 * 1024 * 1024
-
-
-def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-
-
-@pytest.fixture
-def small_ext4(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a loop ext4 image")
-    if shutil.which("mkfs.ext4") is None or shutil.which("mount") is None:
-        pytest.skip("needs mkfs.ext4 (e2fsprogs) and mount (util-linux)")
-    img = tmp_path / "disk.img"
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    with img.open("wb") as f:
-        f.truncate(IMG_BYTES)
-    r = _run("mkfs.ext4", "-q", "-F", str(img))
-    if r.returncode != 0:
-        pytest.skip(f"mkfs.ext4 failed: {r.stderr.strip()}")
-    r = _run("mount", "-o", "loop", str(img), str(mnt))
-    if r.returncode != 0:
-        pytest.skip(f"cannot loop-mount (no loop devices?): {r.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        _run("mount", "-o", "remount,rw", str(mnt))
-        r = _run("umount", str(mnt))
-        if r.returncode != 0:
-            _run("umount", "-l", str(mnt))
-        img.unlink(missing_ok=True)
 
 
 def _ballast(d: Path, n_bytes: int) -> Path:
@@ -154,7 +119,7 @@ def test_read_only_remount_refuses_writes_then_recovers(small_ext4: Path) -> Non
         live.apply(z, b"k%d=v" % z)
     log.flush_and_sync()
     log.close()  # a member restarting: no file open for writing, so remount ro works
-    r = _run("mount", "-o", "remount,ro", str(small_ext4))
+    r = run_cmd("mount", "-o", "remount,ro", str(small_ext4))
     assert r.returncode == 0, r.stderr
     t, res = restart(d)  # recovery only reads
     assert res.last_zxid == 10 and t.digest() == live.digest()
@@ -165,7 +130,7 @@ def test_read_only_remount_refuses_writes_then_recovers(small_ext4: Path) -> Non
     assert ei.value.errno == errno.EROFS and log.durable_zxid == 10
     with pytest.raises(StorageError, match="EROFS"):
         write_snapshot(d, t.image())
-    assert _run("mount", "-o", "remount,rw", str(small_ext4)).returncode == 0
+    assert run_cmd("mount", "-o", "remount,rw", str(small_ext4)).returncode == 0
     assert log.flush_and_sync() == 11  # same batch, retried once the disk is writable
     log.close()
     t2, res2 = restart(d)

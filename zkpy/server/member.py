@@ -220,7 +220,7 @@ class Member:
         if err is not None:
             # Not durable: never acknowledge. Stop serving writes; clients see the
             # connection drop and retry elsewhere (or here after an operator fix).
-            log.error("txn log failed, refusing writes: %s", err)
+            log.error("txn log failed, %d write(s) not acknowledged: %s", len(batch), err)
             self.serving = False
             for _, origin in batch:
                 if origin is not None:

@@ -62,7 +62,7 @@ class MemberRuntime:
         cfg = self.cfg
         state_cfg = StateConfig(**cfg.to_state_config(), secret=self._session_secret())
         try:
-            storage, state, result = open_member_storage(
+            storage, state, _ = open_member_storage(
                 state_cfg, cfg.data_dir, cfg.data_log_dir, rng=random.Random(),
                 now_ms=wall_ms(), loop=self.loop, snap_count_txns=cfg.snap_count,
                 snap_size_limit_bytes=cfg.snap_size_limit_kb * 1024,
@@ -71,7 +71,6 @@ class MemberRuntime:
             raise DataDirError(f"refusing to start on a damaged history: {e}") from e
         except StorageError as e:
             raise DataDirError(str(e)) from e
-        log.info("recovered: %s", result.summary())
         return state, storage
 
     def _session_secret(self) -> int:
@@ -166,7 +165,9 @@ class MemberRuntime:
         # A write we cannot make durable is never acknowledged. The log cannot take
         # later zxids without a gap, so the member stops (as ZooKeeper exits on a txn
         # log failure); on restart recovery holds exactly what was durable.
-        log.error("txn log failure, stopping the member: %s", err)
+        log.error("stopping the member (exit 3): a write that cannot be made durable is "
+                  "never acknowledged; restart it once the data log dir is writable again "
+                  "(recovery keeps exactly what was durable)")
         self.exit_code = 3
         assert self._stop is not None
         self._stop.set()

@@ -300,3 +300,11 @@ def test_server_survives_fuzz(target: ServerHandle) -> None:
 @pytest.mark.slow
 def test_server_survives_long_fuzz(target: ServerHandle) -> None:
     fuzz(target, SLOW_ROUNDS, budget_s=480.0)
+
+
+def test_client_ahead_of_the_server_is_refused(target: ServerHandle) -> None:
+    """A ConnectRequest whose lastZxidSeen is ahead of the server's history: no session,
+    the connection is closed (the client must try another member), others unaffected."""
+    with RawConnection(target.host, target.port) as c:
+        assert c.connect(last_zxid=0x7FFF_FFFF_0000_0000) is None
+    well_behaved_client_works(target, "ahead")

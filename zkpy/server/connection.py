@@ -170,6 +170,7 @@ class ClientConnection(asyncio.Protocol):
                 err, resp = state.read(self.conn, op, req)
                 self._write_reply(out, xid, state.last_zxid, err, resp)
                 st.note_read(op, xid)
+                member.reads_seen = True
                 continue
             self._handle_other(xid, op, fr)
 

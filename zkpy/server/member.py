@@ -75,6 +75,7 @@ class Member:
         self._applying = False
         self.serving = True
         self.outstanding_writes = 0
+        self.reads_seen = False   # a read was answered since the last write batch
 
     # ------------------------------------------------------------ connections
 
@@ -214,7 +215,12 @@ class Member:
         if not payloads:
             self._apply_batch(batch)
             return
-        self.txn_log.commit(payloads, lambda err: self._durable(batch, err))
+        # One write and no reads since the last batch: a lone synchronous writer, whom the
+        # fsync thread's two wake-ups would only delay. Otherwise reads keep flowing while
+        # the thread syncs.
+        inline = len(payloads) == 1 and not self.reads_seen
+        self.reads_seen = False
+        self.txn_log.commit(payloads, lambda err: self._durable(batch, err), inline)
 
     def _durable(self, batch: list[tuple[Command | None, Origin]], err: Exception | None) -> None:
         if err is not None:

@@ -86,10 +86,12 @@ class Storage:
         return st, res
 
     def commit(
-        self, payloads: list[tuple[int, bytes]], on_done: Callable[[StorageError | None], None]
+        self, payloads: list[tuple[int, bytes]], on_done: Callable[[StorageError | None], None],
+        inline: bool = False,
     ) -> None:
-        """Group-commit one batch; on_done(None) once durable, on_done(err) if it never will be."""
-        self.committer.commit_batch(payloads, on_done)
+        """Group-commit one batch; on_done(None) once durable, on_done(err) if it never will be.
+        ``inline``: nothing else waits for the loop, so syncing on it costs nobody anything."""
+        self.committer.commit_batch(payloads, on_done, inline)
         self._due = self.policy.record(len(payloads), sum(len(p) for _, p in payloads))
 
     _due = False

@@ -6,49 +6,19 @@ command (``.SS "start ..."``), or, for the global flags, in ``.SH GLOBAL OPTIONS
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import click
 import pytest
 
 from launcher.executor import ExitCode
 from launcher.main import ensemble, up
-
-MAN = Path(__file__).resolve().parents[3] / "man"
-_OPT = re.compile(r"(?<![\w-])(--?[A-Za-z][A-Za-z0-9-]*)")
-
-
-def _plain(line: str) -> str:
-    return re.sub(r"\\f[BIRP]", "", line).replace("\\-", "-").replace('"', " ")
-
-
-def sections(page: str) -> dict[str, list[str]]:
-    """Section title (``.SH`` text, or the command name of a ``.SS``) -> its lines."""
-    out: dict[str, list[str]] = {}
-    current = ""
-    for line in (MAN / page).read_text(encoding="utf-8").splitlines():
-        if line.startswith((".SH ", ".SS ")):
-            title = _plain(line[4:]).strip()
-            current = ("cmd:" + title.split()[0]) if line.startswith(".SS") else title
-            out[current] = []
-        else:
-            out.setdefault(current, []).append(line)
-    return out
-
-
-def documented_options(lines: list[str]) -> set[str]:
-    found: set[str] = set()
-    for prev, line in zip(lines, lines[1:], strict=False):
-        if prev.strip() == ".TP":
-            found.update(_OPT.findall(_plain(line)))
-    return found
-
-
-def click_options(cmd: click.Command) -> set[str]:
-    return {o for p in cmd.params if isinstance(p, click.Option) and not p.hidden
-            for o in (*p.opts, *p.secondary_opts)}
-
+from tests.support.manpages import (
+    MAN,
+    click_options,
+    documented_options,
+    exit_codes,
+    plain,
+    sections,
+)
 
 GLOBAL = click_options(ensemble)
 
@@ -76,7 +46,7 @@ def test_ensemble_command_arguments_appear_in_section_titles() -> None:
     titles = {}
     for line in (MAN / "zkpy-ensemble.1").read_text().splitlines():
         if line.startswith(".SS"):
-            t = _plain(line[4:]).split()
+            t = plain(line[4:]).split()
             titles[t[0]] = " ".join(t[1:])
     for name, cmd in ensemble.commands.items():
         for arg in (p for p in cmd.params if isinstance(p, click.Argument)):
@@ -90,5 +60,4 @@ def test_up_options_are_documented_exactly() -> None:
 
 @pytest.mark.parametrize("page", ["zkpy-ensemble.1", "zkpy-up.1"])
 def test_exit_status_section_lists_the_exit_codes(page: str) -> None:
-    codes = {ln.split()[1] for ln in sections(page)["EXIT STATUS"] if ln.startswith(".B ")}
-    assert codes == {str(int(c)) for c in ExitCode}
+    assert exit_codes(page) == {int(c) for c in ExitCode}

@@ -30,6 +30,8 @@ def test_log_lists_records(tmp_path: Path) -> None:
     (_, seg), = list_logs(tmp_path)
     code, out, _ = run("log", str(seg))
     assert code == 0 and len(out.splitlines()) == 6
+    code, _, err = run("log", str(tmp_path), "--from-zxid", "abc")
+    assert code == 2 and "--from-zxid" in err and "Traceback" not in err
 
 
 def test_snapshot_text_and_json(tmp_path: Path) -> None:

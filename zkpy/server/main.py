@@ -43,6 +43,9 @@ def server(config_path: str | None, port: int | None, host: str, data_dir: str |
     logging.basicConfig(
         level=getattr(logging, log_level.upper()), stream=sys.stderr,
         format="%(asctime)s %(levelname)-5s [%(name)s] %(message)s")
+    if config_path and (port is not None or data_dir):
+        raise click.UsageError("--config and --port/--data-dir exclude each other: put "
+                               "clientPort and dataDir in the zoo.cfg")
     try:
         if config_path:
             cfg = ServerConfig.from_file(Path(config_path))
@@ -56,9 +59,12 @@ def server(config_path: str | None, port: int | None, host: str, data_dir: str |
     if cfg.is_distributed:
         # Serving such a config as a standalone member would split the ensemble's
         # history silently; refuse until quorum replication exists.
-        click.echo(f"zkpy server: {config_path} describes a {len(cfg.voting_members)}-voter "
-                   "ensemble; quorum replication is not implemented yet, so zkpy runs "
-                   "only standalone members (one server.N line, or none)", err=True)
+        n = len(cfg.voting_members)
+        what = (f"describes a {n}-voter ensemble" if n > 1 else
+                "asks for a quorum peer (standaloneEnabled=false)")
+        click.echo(f"zkpy server: {config_path} {what}; quorum replication is not "
+                   "implemented yet, so zkpy runs only standalone members (one server.N "
+                   "line, or none)", err=True)
         sys.exit(EXIT_INVALID_CONFIG)
     sys.exit(run(cfg))
 

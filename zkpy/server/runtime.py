@@ -129,8 +129,8 @@ class MemberRuntime:
                 lambda: ClientConnection(member), host=host, port=cfg.client_port,
                 reuse_address=True, backlog=backlog if backlog > 0 else 100)
             self._servers.append(server)
-            log.info("serving clients on %s:%d (pid %d)", host or "*", cfg.client_port,
-                     os.getpid())
+            bound = server.sockets[0].getsockname()[1] if server.sockets else cfg.client_port
+            log.info("serving clients on %s:%d (pid %d)", host or "*", bound, os.getpid())
         if cfg.admin_enabled:
             self.admin = AdminServer(self, words=self.fourlw)
             try:

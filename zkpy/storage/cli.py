@@ -50,7 +50,11 @@ def log_cmd(path: Path, from_zxid: str, limit: int, fmt: str) -> None:
     from .logformat import SegmentScan
     from .logreader import LogReader
 
-    start = int(from_zxid, 0)
+    try:
+        start = int(from_zxid, 0)
+    except ValueError:
+        raise click.BadParameter(f"{from_zxid!r} is not a zxid (hex with 0x, or decimal)",
+                                 param_hint="--from-zxid") from None
     records: Iterator[tuple[int, bytes]]
     if path.is_file():
         scan = SegmentScan(path)

@@ -34,3 +34,17 @@ def test_ensemble_config_is_refused_not_served_standalone(tmp_path: Path) -> Non
 def test_neither_config_nor_port_is_a_usage_error() -> None:
     r = CliRunner().invoke(server, [])
     assert r.exit_code == 2 and "--config" in r.stderr
+
+
+def test_config_and_quick_flags_exclude_each_other(tmp_path: Path) -> None:
+    r = CliRunner().invoke(server, ["--config", _cfg(tmp_path, ""), "--port", "2181"])
+    assert r.exit_code == 2 and "exclude each other" in r.stderr
+
+
+def test_standalone_disabled_is_refused_with_its_own_reason(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "myid").write_text("1\n")
+    text = "initLimit=5\nsyncLimit=2\nstandaloneEnabled=false\nserver.1=127.0.0.1:2888:3888\n"
+    r = CliRunner().invoke(server, ["--config", _cfg(tmp_path, text)])
+    assert r.exit_code == EXIT_INVALID_CONFIG
+    assert "standaloneEnabled=false" in r.stderr and "replication" in r.stderr

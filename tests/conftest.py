@@ -8,7 +8,6 @@ In CI (env CI set) a missing Apache ZooKeeper is an error, never a silent skip.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from tests.support.servers import (
     ServerHandle,
     apache_zk_available,
     start_server,
+    unavailable,
 )
 
 SERVER_KINDS = ("zookeeper", "zkpy")
@@ -26,9 +26,7 @@ SERVER_KINDS = ("zookeeper", "zkpy")
 
 def need_apache_zk() -> None:
     if not apache_zk_available():
-        if os.environ.get("CI"):
-            pytest.fail("Apache ZooKeeper is not installed (apt-get install zookeeper)")
-        pytest.skip("Apache ZooKeeper 3.8 not installed (apt-get install zookeeper)")
+        unavailable("Apache ZooKeeper 3.8 not installed (apt-get install zookeeper)")
 
 
 @pytest.fixture(scope="session")

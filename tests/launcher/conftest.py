@@ -24,7 +24,7 @@ import pytest
 
 from launcher.hosts.local import read_proc
 from launcher.state import PidRecord
-from tests.support.servers import apache_zk_available, free_port
+from tests.support.servers import apache_zk_available, free_port, unavailable
 
 MEMBER_KINDS = ("zookeeper", "zkpy")
 # The one flag for N>1 ensembles of zkpy members (quorum replication is a later issue).
@@ -37,9 +37,7 @@ def require_member(kind: str, tmp: Path, size: int = 1) -> None:
     """Skip (with the reason) when the member binary of ``kind`` cannot run here yet."""
     if kind == "zookeeper":
         if not apache_zk_available():
-            if os.environ.get("CI"):
-                pytest.fail("Apache ZooKeeper is not installed (apt-get install zookeeper)")
-            pytest.skip("Apache ZooKeeper 3.8 not installed (apt-get install zookeeper)")
+            unavailable("Apache ZooKeeper 3.8 not installed (apt-get install zookeeper)")
         return
     if size > 1 and not ZKPY_QUORUM:
         pytest.skip("zkpy quorum replication is not implemented yet; set "

@@ -23,7 +23,7 @@ from click.testing import CliRunner, Result
 
 from launcher.hosts.local import read_proc
 from tests.launcher.conftest import free_base_port, require_member
-from tests.support.servers import free_port, wait_until
+from tests.support.servers import free_port, unavailable, wait_until
 from zkpy.cli import main
 
 SSHD = "/usr/sbin/sshd"
@@ -47,10 +47,10 @@ def ssh_client_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def sshd(tmp_path: Path, ssh_client_home: Path) -> Iterator[str]:
     """user@127.0.0.1:PORT of a throwaway sshd that accepts our key only."""
     if not os.path.exists(SSHD) or shutil.which("ssh-keygen") is None:
-        pytest.skip("openssh-server not installed (apt-get install openssh-server)")
+        unavailable("openssh-server not installed (apt-get install openssh-server)")
     if not os.path.isdir("/run/sshd"):
         if os.geteuid() != 0:
-            pytest.skip("sshd needs /run/sshd (create it as root, or run as root)")
+            unavailable("sshd needs /run/sshd (create it as root, or run as root)")
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
     d = tmp_path / "sshd"
     d.mkdir()

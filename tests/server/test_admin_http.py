@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.servers import unavailable
 from tests.unit.server.fake_status import FakeStatus, standalone_config
 from zkpy.server.admin import MAX_HEADER_BYTES, AdminServer
 
@@ -353,9 +354,7 @@ def test_zkserver_sh_status_reads_our_srvr(tmp_path: Path) -> None:
     import subprocess
 
     if shutil.which("java") is None or not os.path.exists(ZK_SERVER_SH):
-        if os.environ.get("CI"):
-            pytest.fail("Apache ZooKeeper is not installed (apt-get install zookeeper)")
-        pytest.skip("Apache ZooKeeper 3.8 not installed")
+        unavailable("Apache ZooKeeper 3.8 not installed (apt-get install zookeeper)")
     st = FakeStatus(standalone_config(), mode="follower")
     srv = FourLetterServer(st)
     try:

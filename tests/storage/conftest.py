@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.servers import unavailable
 from zkpy.storage.logreader import LogReader
 from zkpy.storage.txnlog import TxnLog
 
@@ -43,9 +44,9 @@ def run_cmd(*cmd: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def small_ext4(tmp_path: Path) -> Iterator[Path]:
     if os.geteuid() != 0:
-        pytest.skip("needs root to mount a loop ext4 image")
+        unavailable("needs root to mount a loop ext4 image")
     if shutil.which("mkfs.ext4") is None or shutil.which("mount") is None:
-        pytest.skip("needs mkfs.ext4 (e2fsprogs) and mount (util-linux)")
+        unavailable("needs mkfs.ext4 (e2fsprogs) and mount (util-linux)")
     img = tmp_path / "disk.img"
     mnt = tmp_path / "mnt"
     mnt.mkdir()
@@ -53,10 +54,10 @@ def small_ext4(tmp_path: Path) -> Iterator[Path]:
         f.truncate(IMG_BYTES)
     r = run_cmd("mkfs.ext4", "-q", "-F", str(img))
     if r.returncode != 0:
-        pytest.skip(f"mkfs.ext4 failed: {r.stderr.strip()}")
+        unavailable(f"mkfs.ext4 failed: {r.stderr.strip()}")
     r = run_cmd("mount", "-o", "loop", str(img), str(mnt))
     if r.returncode != 0:
-        pytest.skip(f"cannot loop-mount (no loop devices?): {r.stderr.strip()}")
+        unavailable(f"cannot loop-mount (no loop devices?): {r.stderr.strip()}")
     try:
         yield mnt
     finally:

@@ -16,7 +16,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A test prerequisite is missing: skip on a developer machine, fail in CI (env CI),
+    where .ci/run installs everything the suite needs."""
+    import pytest
+
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must provide it: see .ci/run)")
+    pytest.skip(reason)
+
 
 ZK_JARS = [
     "/usr/share/java/zookeeper.jar",

@@ -473,7 +473,10 @@ class StateMachine:
                 except (AttributeError, TypeError, ValueError):
                     err = MARSHALLINGERROR  # a record of the wrong shape (checked first)
                     ap.triggers = []
-        events = self._fire(ap.triggers) if ap.triggers else []
+        w = self.watches
+        # No watch anywhere (a replay, a write-only workload): nothing can fire.
+        events = (self._fire(ap.triggers) if ap.triggers and (w.data.by_path or w.child.by_path)
+                  else [])
         ap.triggers = []
         return Applied(zxid, err, resp, events, cmd.session_id, cmd.cxid, new_session, closed)
 

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..proto import records as r
-from ..proto.jute import MalformedRecord, Record, read_vector, write_vector
+from ..proto.jute import INT32, MalformedRecord, Record, read_vector, write_vector
 from ..proto.opcodes import OpCode
 from ..proto.ops import (
     MULTI_WRITE_OPS,
@@ -68,8 +68,31 @@ class Conn:
         return f"Conn(session_id={self.session_id:#x}, remote_ip={self.remote_ip!r})"
 
 
+# Decoded auth-id vectors by their bytes: every txn of a connection carries the same
+# few ids, so replaying a log mostly hits this (bounded: cleared when full).
+_IDS_CACHE: dict[bytes, list[r.Id]] = {}
+_IDS_CACHE_MAX = 4096
+
+
 def _read_ids(buf: Any, off: int) -> tuple[list[r.Id] | None, int]:
-    return read_vector(buf, off, r.Id.decode)
+    """vector<Id> at ``off``; the list may be shared between commands (never mutated)."""
+    n = INT32.unpack_from(buf, off)[0]
+    end = off + 4
+    for _ in range(n if 0 < n <= 8 else 0):   # two ustrings per Id
+        for _ in range(2):
+            k = INT32.unpack_from(buf, end)[0]
+            end += 4 + (k if k > 0 else 0)
+    if not 0 < n <= 8 or end > len(buf):
+        return read_vector(buf, off, r.Id.decode)   # rare or malformed: the plain way
+    key = bytes(buf[off:end])
+    ids = _IDS_CACHE.get(key)
+    if ids is None:
+        ids, _ = read_vector(buf, off, r.Id.decode)
+        assert ids is not None
+        if len(_IDS_CACHE) >= _IDS_CACHE_MAX:
+            _IDS_CACHE.clear()
+        _IDS_CACHE[key] = ids
+    return ids, end
 
 
 # TxnHeader {long clientId, int cxid, long zxid, long time, int type}
@@ -126,9 +149,8 @@ class Command:
     @classmethod
     def from_bytes(cls, buf: bytes | bytearray | memoryview) -> Command:
         try:
-            hdr, off = r.TxnHeader.decode(buf, 0)
-            ids, off = _read_ids(buf, off)
-            op = hdr.type
+            client_id, cxid, zxid, time_ms, op = _TXN_HEADER.unpack_from(buf, 0)
+            ids, off = _read_ids(buf, _TXN_HEADER.size)
             request: Record | SubOps | None
             if op == OpCode.MULTI:
                 request, off = decode_multi(buf, off, MULTI_WRITE_OPS)
@@ -140,13 +162,13 @@ class Command:
                     request = None
                 else:
                     request, off = rec_cls.decode(buf, off)
-        except (IndexError, ValueError) as e:
+        except (IndexError, ValueError, struct.error) as e:
             if isinstance(e, MalformedRecord):
                 raise
             raise MalformedRecord(f"Command: {e}") from None
         if off != len(buf):
             raise MalformedRecord(f"Command: {len(buf) - off} trailing bytes")
-        return cls(hdr.zxid, hdr.clientId, hdr.cxid, hdr.time, op, request, ids or [])
+        return cls(zxid, client_id, cxid, time_ms, op, request, ids or [])
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Command):

@@ -32,6 +32,10 @@ CFG = StateConfig(extended_types_enabled=True, secret=7)
     Command(13, 77, 0, T0, OpCode.CLOSE_SESSION, None, []),
     Command(14, 0, 0, T0, OpCode.DELETE_CONTAINER, r.DeleteContainerRequest(b"/c"), []),
     Command(15, 1, 1, T0, OpCode.RECONFIG, r.ReconfigRequest(None, None, "x", -1), []),
+    Command(16, 1, 2, T0, OpCode.DELETE, r.DeleteRequest("/a", -1),
+            [r.Id("ip", "1.2.3.4"), r.Id("digest", "u:x"), r.Id("sasl", None)]),
+    Command(17, 1, 3, T0, OpCode.SET_DATA, r.SetDataRequest("/a", b"v", -1),
+            [r.Id("ip", "1.2.3.4")], raw=r.SetDataRequest("/a", b"v", -1).to_bytes()),
 ])
 def test_command_bytes_round_trip(cmd: Command) -> None:
     b = cmd.to_bytes()
@@ -49,6 +53,12 @@ def test_command_from_bad_bytes() -> None:
         Command.from_bytes(good[:-2])
     with pytest.raises(MalformedRecord):
         Command.from_bytes(good + b"\0")
+    with_ids = Command(1, 1, 1, T0, OpCode.DELETE, r.DeleteRequest("/a", -1),
+                       [r.Id("ip", "1.2.3.4")]).to_bytes()
+    body = len(r.DeleteRequest("/a", -1).to_bytes())
+    for cut in range(1, len(with_ids) - body):   # inside the header or the auth-id vector
+        with pytest.raises(MalformedRecord):
+            Command.from_bytes(with_ids[:cut])
 
 
 # ------------------------------------------------------------- determinism

@@ -541,6 +541,11 @@ def up(opts: Opts, count: int, base_port: int | None, hosts: tuple[str, ...],
                 click.echo(f"  then: start, wait ready, run {shell_command}"
                            + ("" if keep or no_shell else "; on exit stop and delete"))
                 return 0
+            if count > 1 and spec.server_kind == "zkpy":
+                # Fail before anything starts: each member would refuse its config.
+                raise SpecError("-n", f"zkpy members cannot form a {count}-member ensemble yet "
+                                      "(quorum replication is not implemented); use -n 1, or "
+                                      "--server zookeeper for Apache ZooKeeper members")
             store.save(spec)
             created = True
         if opts.dry_run:

@@ -132,3 +132,13 @@ def test_up_ctrl_c_while_starting_cleans_up_and_exits_130(zkpy_home: Path,
     assert "Interrupted." in err
     assert read_proc(member.pid) is None
     assert not (zkpy_home / "ensembles/intr").exists()
+
+
+def test_up_refuses_a_multi_member_zkpy_ensemble_before_starting(zkpy_home: Path,
+                                                                 loopback: str) -> None:
+    r = run_zkpy("up", "--no-shell", "-n", "3", "--host", loopback, "--name", "trio",
+                 home=zkpy_home)
+    assert r.returncode == 2
+    assert "replication is not implemented" in r.stderr and "--server zookeeper" in r.stderr
+    assert r.stdout == "" and not (zkpy_home / "ensembles/trio").exists()
+    assert member_pids(zkpy_home) == []

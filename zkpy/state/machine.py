@@ -59,7 +59,7 @@ from .quota import QuotaTracker
 from .sasl import DigestMd5Server
 from .sessions import SessionTracker, session_password, to_signed64
 from .tree import CONFIG, ROOT, DataTree, Node, is_ttl_owner, ttl_of
-from .types import Applied, Command, Conn, Event, MultiResponse, StateConfig
+from .types import Applied, Command, Conn, Event, MultiResponse, StateConfig, encode_ids
 from .watches import (
     NODE_CHILDREN_CHANGED,
     NODE_CREATED,
@@ -385,8 +385,12 @@ class StateMachine:
         if op == OpCode.CLOSE_SESSION:
             return self.close_session_command(conn.session_id, now_ms, cxid)
         ids = conn.auth_ids
-        return Command(self._next(), conn.session_id, cxid, now_ms, op, request,
-                       hash_set_order(ids) if len(ids) > 1 else list(ids), raw)
+        cached = conn.txn_ids
+        if cached is None or cached[0] != len(ids):
+            ordered = hash_set_order(ids) if len(ids) > 1 else list(ids)
+            cached = conn.txn_ids = (len(ids), ordered, encode_ids(ordered))
+        return Command(self._next(), conn.session_id, cxid, now_ms, op, request, cached[1], raw,
+                       cached[2])
 
     def create_session_command(self, timeout_ms: int, now_ms: int) -> Command:
         """Negotiate the timeout (clamped to min/max) and allocate the session id

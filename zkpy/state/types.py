@@ -54,7 +54,8 @@ class Conn:
     (events come back as ``(watcher, WatcherEvent)``). ``sasl`` is private SASL state.
     """
 
-    __slots__ = ("session_id", "auth_ids", "watcher", "remote_ip", "sasl", "__weakref__")
+    __slots__ = ("session_id", "auth_ids", "watcher", "remote_ip", "sasl", "txn_ids",
+                 "__weakref__")
 
     def __init__(self, remote_ip: str = "127.0.0.1", watcher: Hashable | None = None,
                  session_id: int = 0, auth_ids: list[r.Id] | None = None) -> None:
@@ -63,6 +64,9 @@ class Conn:
         self.auth_ids: list[r.Id] = auth_ids if auth_ids is not None else [r.Id("ip", remote_ip)]
         self.watcher: Hashable = watcher if watcher is not None else self
         self.sasl: Any = None
+        # (len(auth_ids), the ids in txn order, their wire bytes): what every write of this
+        # connection logs, kept until an auth adds an id (auth ids are only ever appended).
+        self.txn_ids: tuple[int, list[r.Id], bytes] | None = None
 
     def __repr__(self) -> str:
         return f"Conn(session_id={self.session_id:#x}, remote_ip={self.remote_ip!r})"
@@ -103,6 +107,13 @@ def _write_id(out: bytearray, v: r.Id) -> None:
     v.encode(out)
 
 
+def encode_ids(ids: list[r.Id]) -> bytes:
+    """The ``vector<Id>`` of a txn."""
+    out = bytearray()
+    write_vector(out, ids, _write_id)
+    return bytes(out)
+
+
 SubOps = list[tuple[int, Record]]
 
 
@@ -117,11 +128,12 @@ class Command:
     + ``vector<Id>`` auth ids + the request body (multi: the multi request encoding).
     """
 
-    __slots__ = ("zxid", "session_id", "cxid", "time_ms", "op", "request", "auth_ids", "raw")
+    __slots__ = ("zxid", "session_id", "cxid", "time_ms", "op", "request", "auth_ids", "raw",
+                 "ids_wire")
 
     def __init__(self, zxid: int, session_id: int, cxid: int, time_ms: int, op: int,
                  request: Record | SubOps | None, auth_ids: list[r.Id] | None = None,
-                 raw: bytes | None = None) -> None:
+                 raw: bytes | None = None, ids_wire: bytes | None = None) -> None:
         self.zxid = zxid
         self.session_id = session_id
         self.cxid = cxid
@@ -130,12 +142,15 @@ class Command:
         self.request = request
         self.auth_ids: list[r.Id] = auth_ids if auth_ids is not None else []
         # The request body exactly as the client sent it (what ``request`` was decoded
-        # from): written to the log as is instead of encoding ``request`` again.
+        # from) and ``auth_ids`` encoded: written to the log as they are.
         self.raw = raw
+        self.ids_wire = ids_wire
 
     def to_bytes(self) -> bytes:
-        out = bytearray(_TXN_HEADER.pack(self.session_id, self.cxid, self.zxid, self.time_ms,
-                                         self.op))
+        head = _TXN_HEADER.pack(self.session_id, self.cxid, self.zxid, self.time_ms, self.op)
+        if self.raw is not None and self.ids_wire is not None:
+            return head + self.ids_wire + self.raw      # the hot path: a client's write
+        out = bytearray(head)
         write_vector(out, self.auth_ids, _write_id)
         req = self.request
         if self.raw is not None:

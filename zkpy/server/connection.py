@@ -378,6 +378,16 @@ class ClientConnection(asyncio.Protocol):
 
     # ------------------------------------------------------------ closing
 
+    def pause_reading(self) -> None:
+        t = self.transport
+        if t is not None and not t.is_closing() and t.is_reading():
+            t.pause_reading()
+
+    def resume_reading(self) -> None:
+        t = self.transport
+        if t is not None and not t.is_closing() and not t.is_reading():
+            t.resume_reading()
+
     def close_after_flush(self) -> None:
         self.closing = True
         self.flush()

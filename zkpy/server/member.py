@@ -46,6 +46,7 @@ class Member:
     def __init__(self, state: StateMachine, *, loop: asyncio.AbstractEventLoop,
                  min_session_timeout_ms: int, max_session_timeout_ms: int,
                  max_frame_bytes: int, max_client_cnxns: int = 60,
+                 max_cnxns: int = 0, global_outstanding_limit: int = 1000,
                  sessionless_timeout_s: float = 10.0,
                  txn_log: Any = None,
                  four_letter: Callable[[str, bytes], str | None] | None = None,
@@ -59,6 +60,9 @@ class Member:
         self.max_session_timeout_ms = max_session_timeout_ms
         self.max_frame_bytes = max_frame_bytes
         self.max_client_cnxns = max_client_cnxns
+        self.max_cnxns = max_cnxns
+        self.global_outstanding_limit = global_outstanding_limit
+        self.throttled = False       # reading paused: too many writes in flight
         self.sessionless_timeout_s = sessionless_timeout_s
         self.txn_log = txn_log
         self.four_letter = four_letter
@@ -90,8 +94,14 @@ class Member:
             log.warning("too many connections from %s (maxClientCnxns=%d)",
                         ip, self.max_client_cnxns)
             return False
+        if self.max_cnxns and len(self.connections) >= self.max_cnxns:
+            log.warning("too many connections (maxCnxns=%d): closing %s:%d",
+                        self.max_cnxns, *conn.remote)
+            return False
         self._per_ip[ip] = n + 1
         self.connections.add(conn)
+        if self.throttled:
+            conn.pause_reading()
         return True
 
     def connection_closed(self, conn: ClientConnection) -> None:
@@ -198,6 +208,8 @@ class Member:
     def _enqueue(self, cmd: Command | None, origin: Origin) -> None:
         self._batch.append((cmd, origin))
         self.outstanding_writes += 1
+        if self.outstanding_writes > self.global_outstanding_limit and not self.throttled:
+            self._throttle(True)
         if not self._batch_scheduled:
             self._batch_scheduled = True
             self.loop.call_soon(self._flush_batch)
@@ -273,8 +285,24 @@ class Member:
                 if not conn.closing:
                     conn.command_done(xid, op, applied.zxid, applied.err, applied.response)
         self.flush_dirty()
+        if self.throttled and self.outstanding_writes <= self.global_outstanding_limit:
+            self._throttle(False)
         if self._after_batch is not None:
             self._after_batch()
+
+    def _throttle(self, on: bool) -> None:
+        """globalOutstandingLimit: stop reading from every client while more writes than
+        the limit wait for the disk (their requests wait in the kernel's socket buffers,
+        not in our memory); read again once the backlog is back under the limit."""
+        self.throttled = on
+        if on:
+            log.debug("throttling clients: %d writes outstanding (globalOutstandingLimit=%d)",
+                     self.outstanding_writes, self.global_outstanding_limit)
+        for c in self.connections:
+            if on:
+                c.pause_reading()
+            else:
+                c.resume_reading()
 
     # ------------------------------------------------------------ shutdown
 

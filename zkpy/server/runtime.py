@@ -115,6 +115,8 @@ class MemberRuntime:
             max_session_timeout_ms=cfg.max_session_timeout_ms,
             max_frame_bytes=cfg.max_frame_bytes,
             max_client_cnxns=cfg.max_client_cnxns,
+            max_cnxns=cfg.max_cnxns,
+            global_outstanding_limit=cfg.global_outstanding_limit,
             txn_log=self.storage,
             four_letter=self.fourlw.answer,
             new_connection_stats=lambda c: self._stats.new_connection(),

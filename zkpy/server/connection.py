@@ -176,12 +176,12 @@ class ClientConnection(asyncio.Protocol):
 
     def _decode_body(self, op: int, fr: bytes) -> tuple[Any, int]:
         """(request, offset just past it in ``fr``)."""
-        if op == OpCode.MULTI_READ:
-            return decode_multi(fr, 8, MULTI_READ_OPS)
-        if op == OpCode.MULTI:
-            return decode_multi(fr, 8, MULTI_WRITE_OPS)
-        cls = REQUEST_RECORDS[op]
+        cls = REQUEST_RECORDS.get(op)
         if cls is None:
+            if op == OpCode.MULTI_READ:
+                return decode_multi(fr, 8, MULTI_READ_OPS)
+            if op == OpCode.MULTI:
+                return decode_multi(fr, 8, MULTI_WRITE_OPS)
             return None, 8
         req, end = cls.decode(fr, 8)
         if getattr(req, "path", "") is None:
@@ -191,6 +191,16 @@ class ClientConnection(asyncio.Protocol):
 
     def _handle_other(self, xid: int, op: int, fr: bytes) -> None:
         member = self.member
+        if op in COMMAND_OPS:   # the common case first (set lookups, no IntEnum attributes)
+            try:
+                req, end = self._decode_body(op, fr)
+            except MalformedRecord:
+                self._reply_error_ordered(xid, Err.MARSHALLINGERROR)
+                return
+            self._waiting.append((_INFLIGHT, xid, op))
+            # The log keeps the request's own bytes: they decode to ``req`` again.
+            member.submit_request(self, xid, op, req, fr[8:end])
+            return
         if op == OpCode.PING:
             if self._waiting:
                 self._waiting.append((_HELD, xid, op, None))
@@ -214,11 +224,6 @@ class ClientConnection(asyncio.Protocol):
             req, end = self._decode_body(op, fr)
         except MalformedRecord:
             self._reply_error_ordered(xid, Err.MARSHALLINGERROR)
-            return
-        if op in COMMAND_OPS:
-            self._waiting.append((_INFLIGHT, xid, op))
-            # The log keeps the request's own bytes: they decode to ``req`` again.
-            member.submit_request(self, xid, op, req, fr[8:end])
             return
         if op == OpCode.SYNC:
             self._waiting.append((_INFLIGHT, xid, op))

@@ -33,6 +33,10 @@ MARSHALLINGERROR = int(Err.MARSHALLINGERROR)
 BADARGUMENTS = int(Err.BADARGUMENTS)
 UNIMPLEMENTED = int(Err.UNIMPLEMENTED)
 RUNTIMEINCONSISTENCY = int(Err.RUNTIMEINCONSISTENCY)
+# Plain ints for the create path: an IntEnum attribute lookup costs ~100 ns on CPython 3.11.
+OP_CREATE = int(OpCode.CREATE)
+OP_CREATE_TTL = int(OpCode.CREATE_TTL)
+OP_CREATE_CONTAINER = int(OpCode.CREATE_CONTAINER)
 
 # Trigger kinds queued by the handlers.
 T_CREATED = 0
@@ -151,13 +155,13 @@ class Applier:
         mode = _FLAGS.get(req.flags)
         if mode is None:
             raise Fail(BADARGUMENTS)
-        ttl = req.ttl if op == OpCode.CREATE_TTL else -1
+        ttl = req.ttl if op == OP_CREATE_TTL else -1
         if mode.is_ttl:
             if not self.config.extended_types_enabled:
                 raise Fail(UNIMPLEMENTED)
             if ttl <= 0 or ttl > TTL_MAX_MS:
                 raise Fail(BADARGUMENTS)
-        elif op == OpCode.CREATE_TTL:
+        elif op == OP_CREATE_TTL:
             # ZooKeeper rejects ttl >= 0 here and crashes on apply for ttl < 0.
             raise Fail(BADARGUMENTS)
         self._session()
@@ -184,9 +188,9 @@ class Applier:
         if self.config.enforce_quota and self.quota.exceeds_hard(
                 path, len(data) if data else 0, 1):
             raise Fail(Err.QUOTAEXCEEDED)
-        if op == OpCode.CREATE_CONTAINER:
+        if op == OP_CREATE_CONTAINER:
             owner = CONTAINER_EPHEMERAL_OWNER
-        elif op == OpCode.CREATE_TTL:
+        elif op == OP_CREATE_TTL:
             owner = ttl_owner(ttl)
         elif mode.is_ephemeral:
             owner = self.sid
@@ -194,7 +198,7 @@ class Applier:
             owner = 0
         node = tree.create(path, parent, data, self.acls.intern(acl), self.zxid, self.time, owner)
         self.triggers.append((T_CREATED, path, node.acl, parent_path or "/", parent.acl))
-        if op == OpCode.CREATE:
+        if op == OP_CREATE:
             return r.CreateResponse(path)
         return r.Create2Response(path, tree.stat(node))
 

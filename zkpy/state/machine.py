@@ -71,6 +71,8 @@ from .watches import (
 )
 
 NONODE = int(Err.NONODE)
+# Plain ints for hot paths: an IntEnum attribute lookup costs ~100 ns on CPython 3.11.
+CLOSE_SESSION = int(OpCode.CLOSE_SESSION)
 NOAUTH = int(Err.NOAUTH)
 SESSIONEXPIRED = int(Err.SESSIONEXPIRED)
 UNIMPLEMENTED = int(Err.UNIMPLEMENTED)
@@ -382,7 +384,7 @@ class StateMachine:
         SET_DATA, SET_ACL, MULTI (request = list of (op, record)), RECONFIG,
         CLOSE_SESSION (same as :meth:`close_session_command`). ``raw``: the request body
         as received, when ``request`` was decoded from exactly those bytes."""
-        if op == OpCode.CLOSE_SESSION:
+        if op == CLOSE_SESSION:
             return self.close_session_command(conn.session_id, now_ms, cxid)
         ids = conn.auth_ids
         cached = conn.txn_ids
@@ -452,7 +454,16 @@ class StateMachine:
         resp: Record | MultiResponse | None = None
         new_session = None
         closed = None
-        if op == OpCode.MULTI:
+        h = ap.handlers.get(op)
+        if h is not None:   # the common case first: a plain write
+            try:
+                resp = h(op, cmd.request)
+            except Fail as f:
+                err = f.code
+            except (AttributeError, TypeError, ValueError):
+                err = MARSHALLINGERROR  # a record of the wrong shape (checked first)
+                ap.triggers = []
+        elif op == OpCode.MULTI:
             req = cmd.request
             resp = ap.multi(req if isinstance(req, list) else [])
         elif op == OpCode.CREATE_SESSION:
@@ -466,17 +477,7 @@ class StateMachine:
             self._close_session(cmd.session_id)
             closed = cmd.session_id
         else:
-            h = ap.handlers.get(op)
-            if h is None:
-                err = UNIMPLEMENTED
-            else:
-                try:
-                    resp = h(op, cmd.request)
-                except Fail as f:
-                    err = f.code
-                except (AttributeError, TypeError, ValueError):
-                    err = MARSHALLINGERROR  # a record of the wrong shape (checked first)
-                    ap.triggers = []
+            err = UNIMPLEMENTED
         w = self.watches
         # No watch anywhere (a replay, a write-only workload): nothing can fire.
         events = (self._fire(ap.triggers) if ap.triggers and (w.data.by_path or w.child.by_path)

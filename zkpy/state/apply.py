@@ -84,6 +84,9 @@ class Applier:
         self.quota = quota
         self.sessions = sessions
         self.triggers: list[Trigger] = []
+        # False while replaying the log: nobody waits for those replies, so their Stats
+        # are not built (the state change is the same).
+        self.replies = True
         # per-command context
         self.zxid = 0
         self.time = 0
@@ -151,7 +154,7 @@ class Applier:
 
     # --------------------------------------------------------------- handlers
 
-    def create(self, op: int, req: Any) -> Record:
+    def create(self, op: int, req: Any) -> Record | None:
         mode = _FLAGS.get(req.flags)
         if mode is None:
             raise Fail(BADARGUMENTS)
@@ -200,7 +203,7 @@ class Applier:
         self.triggers.append((T_CREATED, path, node.acl, parent_path or "/", parent.acl))
         if op == OP_CREATE:
             return r.CreateResponse(path)
-        return r.Create2Response(path, tree.stat(node))
+        return r.Create2Response(path, tree.stat(node)) if self.replies else None
 
     def delete(self, op: int, req: Any) -> None:
         self._session()
@@ -241,7 +244,7 @@ class Applier:
         self.remove_node(path, node, parent)
         return None
 
-    def set_data(self, op: int, req: Any) -> Record:
+    def set_data(self, op: int, req: Any) -> Record | None:
         self._session()
         path = self._path(req)
         node = self._valid_node(path)
@@ -260,9 +263,9 @@ class Applier:
         tree = self.tree
         tree.set_data(node, path, data, wrap32(node.version + 1), self.zxid, self.time)
         self.triggers.append((T_DATA, path, node.acl))
-        return r.SetDataResponse(tree.stat(node))
+        return r.SetDataResponse(tree.stat(node)) if self.replies else None
 
-    def set_acl(self, op: int, req: Any) -> Record:
+    def set_acl(self, op: int, req: Any) -> Record | None:
         self._session()
         path = self._path(req)
         node = self._valid_node(path)
@@ -276,7 +279,7 @@ class Applier:
         if req.version != -1 and req.version != node.aversion:
             raise Fail(Err.BADVERSION)
         self.tree.set_acl(node, self.acls.intern(acl), wrap32(node.aversion + 1))
-        return r.SetACLResponse(self.tree.stat(node))
+        return r.SetACLResponse(self.tree.stat(node)) if self.replies else None
 
     def check(self, op: int, req: Any) -> None:
         self._session()

@@ -485,6 +485,16 @@ class StateMachine:
         ap.triggers = []
         return Applied(zxid, err, resp, events, cmd.session_id, cmd.cxid, new_session, closed)
 
+    def apply_replayed(self, cmd: Command) -> None:
+        """Apply a Command read back from the log (recovery): the same state change as
+        :meth:`apply`, without building the reply nobody waits for."""
+        ap = self._applier
+        ap.replies = False
+        try:
+            self.apply(cmd)
+        finally:
+            ap.replies = True
+
     def _close_session(self, sid: int) -> None:
         tree = self.tree
         ap = self._applier

@@ -76,10 +76,17 @@ class Conn:
 # few ids, so replaying a log mostly hits this (bounded: cleared when full).
 _IDS_CACHE: dict[bytes, list[r.Id]] = {}
 _IDS_CACHE_MAX = 4096
+_RECENT_IDS: list[tuple[bytes, list[r.Id]]] = []   # the last few, tried first
 
 
 def _read_ids(buf: Any, off: int) -> tuple[list[r.Id] | None, int]:
     """vector<Id> at ``off``; the list may be shared between commands (never mutated)."""
+    if isinstance(buf, bytes):
+        # The encoding is self-delimiting: bytes that start with a whole cached vector
+        # decode to exactly that vector. Most records repeat the previous one's.
+        for key, ids in _RECENT_IDS:
+            if buf.startswith(key, off):
+                return ids, off + len(key)
     n = INT32.unpack_from(buf, off)[0]
     end = off + 4
     for _ in range(n if 0 < n <= 8 else 0):   # two ustrings per Id
@@ -96,6 +103,8 @@ def _read_ids(buf: Any, off: int) -> tuple[list[r.Id] | None, int]:
         if len(_IDS_CACHE) >= _IDS_CACHE_MAX:
             _IDS_CACHE.clear()
         _IDS_CACHE[key] = ids
+    _RECENT_IDS.insert(0, (key, ids))
+    del _RECENT_IDS[4:]
     return ids, end
 
 

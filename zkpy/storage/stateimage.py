@@ -128,7 +128,7 @@ class StateLoader:
         cmd = Command.from_bytes(payload)
         if cmd.zxid != zxid:
             raise ValueError(f"log record {zxid:#x} holds a command for {cmd.zxid:#x}")
-        self.sm.apply(cmd)
+        self.sm.apply_replayed(cmd)
 
     def digest(self) -> int:
         return self.sm.digest()

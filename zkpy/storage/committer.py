@@ -49,7 +49,10 @@ equal write throughput from 64 outstanding writes up (the 8x32 bench shape is 25
 cost is two cross-thread wake-ups per batch (~0.14 ms here), which shows only when few
 writes are outstanding: 1-8 writers get 0.56-0.70x inline's throughput. A deployment
 dominated by a single synchronous writer can pick InlineCommitter
-(make_committer(..., strategy="inline")). On disks with slower fsync (1-10 ms) the
+(make_committer(..., strategy="inline")); and the member asks ThreadCommitter to sync a
+lone write inline when nothing else waits (commit(inline=True): one write, no read since
+the last batch, thread idle), which gives a single synchronous writer inline's latency
+without the stall for anyone else. On disks with slower fsync (1-10 ms) the
 inline stall, and so the thread's advantage for reads, grows proportionally. (The
 DESIGN.md probe that favoured inline compared against a thread-POOL round trip,
 ~150 us, not a dedicated thread woken through a Condition.)

@@ -210,6 +210,7 @@ def create_cmd(opts: Opts, name: str, count: int, base_port: int | None, hosts: 
         if opts.dry_run:
             click.echo(_render_create_plan(spec))
             return 0
+        _refuse_zkpy_quorum(spec)
         store.save(spec)
         store.set_current(name)
         click.echo(f"Created ensemble {name} ({len(spec.members)} member(s), "
@@ -239,6 +240,16 @@ def _build(launcher: Launcher, name: str, count: int, base_port: int | None,
                                       if member_command else None),
                       admin_enabled=admin, tick_ms=tick_ms, remote_dir=remote_dir,
                       remote_python=remote_python)
+
+
+def _refuse_zkpy_quorum(spec: EnsembleSpec) -> None:
+    """Fail before anything is saved or started: zkpy members of an N>1 ensemble would each
+    refuse their config (quorum replication is not implemented yet)."""
+    n = len(spec.members)
+    if n > 1 and spec.server_kind == "zkpy":
+        raise SpecError("-n", f"zkpy members cannot form a {n}-member ensemble yet (quorum "
+                              "replication is not implemented); use -n 1, or --server "
+                              "zookeeper for Apache ZooKeeper members")
 
 
 def _render_create_plan(spec: EnsembleSpec) -> str:
@@ -541,11 +552,7 @@ def up(opts: Opts, count: int, base_port: int | None, hosts: tuple[str, ...],
                 click.echo(f"  then: start, wait ready, run {shell_command}"
                            + ("" if keep or no_shell else "; on exit stop and delete"))
                 return 0
-            if count > 1 and spec.server_kind == "zkpy":
-                # Fail before anything starts: each member would refuse its config.
-                raise SpecError("-n", f"zkpy members cannot form a {count}-member ensemble yet "
-                                      "(quorum replication is not implemented); use -n 1, or "
-                                      "--server zookeeper for Apache ZooKeeper members")
+            _refuse_zkpy_quorum(spec)
             store.save(spec)
             created = True
         if opts.dry_run:

@@ -6,8 +6,8 @@ Member kinds: ``zookeeper`` (Apache ZooKeeper 3.8 via the member-command preset)
 what can run here.
 
 Ensembles of more than one member: Apache ZooKeeper forms a quorum, so N=3 runs for it;
-for zkpy N>1 is gated by the single flag ``ZKPY_QUORUM`` (env ``ZKPY_LAUNCHER_QUORUM=1``)
-until quorum replication lands.
+for zkpy N>1 is gated by the single flag ``ZKPY_QUORUM``, to flip (with
+launcher.main._refuse_zkpy_quorum gone) when quorum replication lands.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.support.servers import apache_zk_available, free_port, unavailable
 
 MEMBER_KINDS = ("zookeeper", "zkpy")
 # The one flag for N>1 ensembles of zkpy members (quorum replication is a later issue).
-ZKPY_QUORUM = os.environ.get("ZKPY_LAUNCHER_QUORUM") == "1"
+ZKPY_QUORUM = False
 
 _addresses = itertools.count((os.getpid() * 7) % 200)
 
@@ -40,8 +40,8 @@ def require_member(kind: str, tmp: Path, size: int = 1) -> None:
             unavailable("Apache ZooKeeper 3.8 not installed (apt-get install zookeeper)")
         return
     if size > 1 and not ZKPY_QUORUM:
-        pytest.skip("zkpy quorum replication is not implemented yet; set "
-                    "ZKPY_LAUNCHER_QUORUM=1 to run N>1 ensembles of zkpy members")
+        pytest.skip("zkpy quorum replication is not implemented yet: the launcher and "
+                    "`zkpy server` refuse N>1 ensembles of zkpy members")
 
 
 @pytest.fixture

@@ -141,7 +141,8 @@ def test_dry_run_changes_nothing(zkpy_home: Path, loopback: str) -> None:
 
 def test_list_switch_env(zkpy_home: Path, loopback: str) -> None:
     assert zk("create", "a", "-n", "1", "--host", loopback, "--base-port", "3000").exit_code == 0
-    assert zk("create", "b", "-n", "2", "--host", loopback, "--base-port", "3100").exit_code == 0
+    assert zk("create", "b", "-n", "2", "--host", loopback, "--base-port", "3100",
+              "--server", "zookeeper").exit_code == 0
     assert zk("list").stdout == "  a\n* b\n"
     assert zk("switch", "a").exit_code == 0
     assert zk("list").stdout == "* a\n  b\n"
@@ -241,3 +242,10 @@ def test_stop_of_a_paused_member_terminates_it(zkpy_home: Path, loopback: str) -
     r = zk("stop", "--wait-timeout-s", "10")
     assert r.exit_code == 0, r.stderr
     assert read_proc(pid) is None
+
+
+def test_create_refuses_a_multi_member_zkpy_ensemble(zkpy_home: Path, loopback: str) -> None:
+    r = zk("create", "trio", "--host", loopback)          # default: 3 zkpy members
+    assert r.exit_code == 2
+    assert "replication is not implemented" in r.stderr and "--server zookeeper" in r.stderr
+    assert not (zkpy_home / "ensembles/trio").exists()

@@ -275,6 +275,10 @@ def _compile(cls: type[Record]) -> None:
             elif t == USTRING:
                 dec.append(f"    f_{n}, off = read_ustring(buf, off)")
                 enc.append(f"    write_ustring(out, self.{n})")
+            elif not isinstance(t, Vector):     # a nested record (Stat...): call it directly
+                ns[f"_R{gi}"] = t.decode
+                dec.append(f"    f_{n}, off = _R{gi}(buf, off)")
+                enc.append(f"    self.{n}.encode(out)")
             else:
                 ns[f"_R{gi}"] = _item_reader(t)
                 ns[f"_W{gi}"] = _item_writer(t)

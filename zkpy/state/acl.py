@@ -61,8 +61,10 @@ class AclCache:
         self._by_key: dict[tuple[tuple[int, str, str], ...], AclList] = {}
 
     def intern(self, acls: Iterable[ACL]) -> AclList:
-        lst = list(acls)
-        key = tuple((a.perms, a.id.scheme, a.id.id) for a in lst)
+        return self.intern_key(tuple((a.perms, a.id.scheme, a.id.id) for a in acls))
+
+    def intern_key(self, key: tuple[tuple[int, str, str], ...]) -> AclList:
+        """The shared AclList for ``((perms, scheme, id), ...)``."""
         got = self._by_key.get(key)
         if got is None:
             got = AclList([ACL(p, Id(s, i)) for p, s, i in key])

@@ -655,14 +655,26 @@ class StateMachine:
         (nodes must come parents first). Watches and per-connection state are not part of
         a snapshot; restored sessions get a fresh expiry of one timeout from 0 — the
         runtime should ``touch`` them (ZooKeeper likewise restarts session clocks)."""
+        rows = ((sn.path, sn.data, tuple((a.perms, a.id.scheme, a.id.id) for a in sn.acl),
+                 sn.stat.czxid, sn.stat.mzxid, sn.stat.ctime, sn.stat.mtime, sn.stat.version,
+                 sn.stat.cversion, sn.stat.aversion, sn.stat.ephemeralOwner, sn.stat.pzxid)
+                for sn in nodes)
+        return cls.from_snapshot_rows(config, header, rows)
+
+    @classmethod
+    def from_snapshot_rows(cls, config: StateConfig, header: SnapshotHeader,
+                           rows: Iterable[tuple[Any, ...]]) -> StateMachine:
+        """:meth:`from_snapshot` for bulk loading, without a record per node: each row is
+        ``(path, data, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion,
+        ephemeral_owner, pzxid)`` with ``acl`` as ``((perms, scheme, id), ...)``, parents
+        first (the order a snapshot file keeps them in)."""
         sm = cls(config)
-        tree = sm.tree
-        for sn in nodes:
-            st = sn.stat
-            node = Node(sn.data, sm.acls.intern(sn.acl), st.czxid, st.mzxid, st.ctime,
-                        st.mtime, st.version, st.cversion, st.aversion, st.ephemeralOwner,
-                        st.pzxid)
-            tree.restore_node(sn.path, node)
+        restore = sm.tree.restore_node
+        intern = sm.acls.intern_key
+        for (path, data, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion,
+             owner, pzxid) in rows:
+            restore(path, Node(data, intern(acl), czxid, mzxid, ctime, mtime, version,
+                               cversion, aversion, owner, pzxid))
         sm.quota.rebuild()
         sm.last_zxid = header.last_zxid
         sm.next_zxid = header.last_zxid

@@ -72,25 +72,12 @@ def snapshot_image(sm: StateMachine) -> SnapshotImage:
     )
 
 
-def _state_nodes(image: SnapshotImage) -> Iterator[Any]:
-    from zkpy.proto import records as r
-    from zkpy.state.machine import SnapshotNode
-
-    acls: dict[tuple[tuple[int, str, str], ...], list[Any]] = {}
-    for n in image.nodes:
-        acl = acls.get(n.acl)
-        if acl is None:
-            acl = acls[n.acl] = [r.ACL(p, r.Id(s, i)) for p, s, i in n.acl]
-        stat = r.StatPersisted(n.czxid, n.mzxid, n.ctime, n.mtime, n.version, n.cversion,
-                               n.aversion, n.ephemeral_owner, n.pzxid)
-        yield SnapshotNode(n.path, n.data, list(acl), stat)
-
-
 def state_from_image(config: StateConfig, image: SnapshotImage) -> StateMachine:
     from zkpy.state.machine import SnapshotHeader, StateMachine
 
     header = SnapshotHeader(image.zxid, _decode_extra(image.extra), list(image.sessions))
-    return StateMachine.from_snapshot(config, header, _state_nodes(image))
+    # SnapNode fields are exactly from_snapshot_rows' row layout.
+    return StateMachine.from_snapshot_rows(config, header, image.nodes)
 
 
 def image_digest(image: SnapshotImage) -> int:

@@ -686,8 +686,9 @@ class StateMachine:
     def digest(self) -> int:
         """Deterministic 64-bit digest over sorted (path, StatPersisted, data, acl)."""
         nodes = self._nodes
-        return tree_digest((p, _persisted(nodes[p]), nodes[p].data, nodes[p].acl.acls)
-                           for p in self.tree.real_paths())
+        return tree_digest((p, (n.czxid, n.mzxid, n.ctime, n.mtime, n.version, n.cver,
+                                n.aversion, n.owner, n.pzxid), n.data, n.acl.key)
+                           for p in self.tree.real_paths() for n in (nodes[p],))
 
 
 def _persisted(n: Node) -> r.StatPersisted:

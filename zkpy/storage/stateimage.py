@@ -82,16 +82,12 @@ def state_from_image(config: StateConfig, image: SnapshotImage) -> StateMachine:
 
 def image_digest(image: SnapshotImage) -> int:
     """zkpy.state's tree digest recomputed from a snapshot's nodes (for verify)."""
-    from zkpy.proto import records as r
     from zkpy.state.digest import tree_digest
 
     nodes = sorted(image.nodes, key=lambda n: n.path)
     return tree_digest(
-        (n.path,
-         r.StatPersisted(n.czxid, n.mzxid, n.ctime, n.mtime, n.version, n.cversion,
-                         n.aversion, n.ephemeral_owner, n.pzxid),
-         n.data,
-         [r.ACL(p, r.Id(s, i)) for p, s, i in n.acl])
+        (n.path, (n.czxid, n.mzxid, n.ctime, n.mtime, n.version, n.cversion, n.aversion,
+                  n.ephemeral_owner, n.pzxid), n.data, n.acl)
         for n in nodes
     )
 

@@ -1,0 +1,137 @@
+"""CPU per request through the server's own code, without sockets or fsync.
+
+Drives ClientConnection + Member + StateMachine in one process with fake transports
+and a txn log that is durable at once: 8 sessions, each fed 32 pipelined requests per
+data_received, as zkload's 8x32 shape does. What it prints is the Python cost of the
+request path alone (decode, command, log payload, apply, reply), the part of the server
+that profiling can shrink; the real server adds socket I/O and the fsync thread.
+
+    python tests/bench/bench_requestpath.py [--op set|get|create] [--rounds N]
+    pytest -m bench tests/bench/bench_requestpath.py -s
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from zkpy.proto import records as rec
+from zkpy.server.connection import ClientConnection
+from zkpy.server.member import Member
+from zkpy.server.stats import ServerStats
+from zkpy.state.machine import StateMachine
+from zkpy.state.types import StateConfig
+
+OPEN = [rec.ACL(31, rec.Id("world", "anyone"))]
+SESSIONS = 8
+WINDOW = 32
+
+
+class _Transport:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def is_closing(self) -> bool:
+        return False
+
+    def is_reading(self) -> bool:
+        return True
+
+    def get_extra_info(self, key: str) -> Any:
+        return ("127.0.0.1", self.port)
+
+    def close(self) -> None:
+        pass
+
+    abort = close
+    pause_reading = close
+    resume_reading = close
+
+
+class _DurableAtOnce:
+    """A txn log whose every batch is durable on the next loop turn."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def commit(self, payloads: list[tuple[int, bytes]],
+               on_done: Callable[[Exception | None], None], inline: bool = False) -> None:
+        self.loop.call_soon(on_done, None)
+
+
+def _frame(xid: int, op: int, body: bytes) -> bytes:
+    b = struct.pack("!ii", xid, op) + body
+    return struct.pack("!i", len(b)) + b
+
+
+def measure(op: str = "set", rounds: int = 800, repeats: int = 7) -> float:
+    """Best (lowest) CPU microseconds per request over ``repeats`` runs."""
+    loop = asyncio.new_event_loop()
+    try:
+        stats = ServerStats()
+        m = Member(StateMachine(StateConfig(secret=1)), loop=loop, min_session_timeout_ms=4000,
+                   max_session_timeout_ms=40000, max_frame_bytes=1 << 20,
+                   txn_log=_DurableAtOnce(loop),
+                   new_connection_stats=lambda c: stats.new_connection(), server_stats=stats)
+        conns = []
+        for i in range(SESSIONS):
+            c = ClientConnection(m)
+            c.connection_made(_Transport(5000 + i))  # type: ignore[arg-type]
+            body = rec.ConnectRequest(0, 0, 30000, 0, b"\0" * 16).to_bytes()
+            c.data_received(struct.pack("!i", len(body)) + body)
+            conns.append(c)
+        loop.run_until_complete(asyncio.sleep(0.01))
+        conns[0].data_received(_frame(1, 1, rec.CreateRequest("/k", b"x" * 100, OPEN, 0)
+                                          .to_bytes()))
+        loop.run_until_complete(asyncio.sleep(0.01))
+        if op == "set":
+            code, body = 5, rec.SetDataRequest("/k", b"y" * 100, -1).to_bytes()
+        elif op == "get":
+            code, body = 4, rec.GetDataRequest("/k", False).to_bytes()
+        else:  # persistent sequential creates
+            code, body = 1, rec.CreateRequest("/k/n-", b"y" * 100, OPEN, 2).to_bytes()
+        chunk = b"".join(_frame(10 + i, code, body) for i in range(WINDOW))
+
+        async def run() -> None:
+            for _ in range(rounds):
+                for c in conns:
+                    c.data_received(chunk)
+                await asyncio.sleep(0)
+
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            loop.run_until_complete(run())
+            best = min(best, time.perf_counter() - t0)
+        return best / (rounds * SESSIONS * WINDOW) * 1e6
+    finally:
+        loop.close()
+
+
+@pytest.mark.bench
+def test_bench_request_path() -> None:
+    for op in ("get", "set", "create"):
+        print(f"\nrequest path, {op}: {measure(op, rounds=300, repeats=5):.2f} us CPU per request "
+              f"({SESSIONS}x{WINDOW} pipelined, no socket, no fsync; best of 5)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--op", choices=["set", "get", "create"], default="set")
+    ap.add_argument("--rounds", type=int, default=800)
+    a = ap.parse_args()
+    print(f"{a.op}: {measure(a.op, a.rounds):.2f} us CPU per request")
+
+
+if __name__ == "__main__":
+    main()

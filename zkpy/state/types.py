@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..proto import records as r
-from ..proto.jute import INT32, MalformedRecord, Record, read_vector, write_vector
+from ..proto.jute import MalformedRecord, Record, read_vector, write_vector
 from ..proto.opcodes import OpCode
 from ..proto.ops import (
     MULTI_WRITE_OPS,
@@ -72,11 +72,10 @@ class Conn:
         return f"Conn(session_id={self.session_id:#x}, remote_ip={self.remote_ip!r})"
 
 
-# Decoded auth-id vectors by their bytes: every txn of a connection carries the same
-# few ids, so replaying a log mostly hits this (bounded: cleared when full).
-_IDS_CACHE: dict[bytes, list[r.Id]] = {}
-_IDS_CACHE_MAX = 4096
-_RECENT_IDS: list[tuple[bytes, list[r.Id]]] = []   # the last few, tried first
+# The last few auth-id vectors decoded, with their bytes: every txn of a connection
+# carries the same ids, so replaying a log mostly finds its vector here.
+_RECENT_IDS: list[tuple[bytes, list[r.Id]]] = []
+_RECENT_IDS_MAX = 8
 
 
 def _read_ids(buf: Any, off: int) -> tuple[list[r.Id] | None, int]:
@@ -87,24 +86,10 @@ def _read_ids(buf: Any, off: int) -> tuple[list[r.Id] | None, int]:
         for key, ids in _RECENT_IDS:
             if buf.startswith(key, off):
                 return ids, off + len(key)
-    n = INT32.unpack_from(buf, off)[0]
-    end = off + 4
-    for _ in range(n if 0 < n <= 8 else 0):   # two ustrings per Id
-        for _ in range(2):
-            k = INT32.unpack_from(buf, end)[0]
-            end += 4 + (k if k > 0 else 0)
-    if not 0 < n <= 8 or end > len(buf):
-        return read_vector(buf, off, r.Id.decode)   # rare or malformed: the plain way
-    key = bytes(buf[off:end])
-    ids = _IDS_CACHE.get(key)
-    if ids is None:
-        ids, _ = read_vector(buf, off, r.Id.decode)
-        assert ids is not None
-        if len(_IDS_CACHE) >= _IDS_CACHE_MAX:
-            _IDS_CACHE.clear()
-        _IDS_CACHE[key] = ids
-    _RECENT_IDS.insert(0, (key, ids))
-    del _RECENT_IDS[4:]
+    ids, end = read_vector(buf, off, r.Id.decode)
+    if ids is not None:
+        _RECENT_IDS.insert(0, (bytes(buf[off:end]), ids))
+        del _RECENT_IDS[_RECENT_IDS_MAX:]
     return ids, end
 
 

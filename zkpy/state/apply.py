@@ -112,7 +112,9 @@ class Applier:
 
     def begin(self, cmd: Command) -> None:
         self.zxid = cmd.zxid
-        self.time = cmd.time_ms
+        t = cmd.time_ms
+        if t != self.time:  # one int per millisecond: nodes created together share it
+            self.time = t
         self.sid = cmd.session_id
         self.ids = cmd.auth_ids
         self.triggers = []

@@ -58,7 +58,7 @@ from .javaorder import hash_set_order
 from .quota import QuotaTracker
 from .sasl import DigestMd5Server
 from .sessions import SessionTracker, session_password, to_signed64
-from .tree import CONFIG, ROOT, DataTree, Node, is_ttl_owner, ttl_of
+from .tree import CONFIG, ROOT, DataTree, Node, child_names, is_ttl_owner, ttl_of
 from .types import Applied, Command, Conn, Event, MultiResponse, StateConfig, encode_ids
 from .watches import (
     NODE_CHILDREN_CHANGED,
@@ -239,15 +239,13 @@ class StateMachine:
         err, n = self._children(conn, req)
         if n is None:
             return err, None
-        ch = n.children
-        return 0, r.GetChildrenResponse(list(ch) if ch else [])
+        return 0, r.GetChildrenResponse(child_names(req.path, n.children))
 
     def _get_children2(self, conn: Conn, req: Any) -> ReadResult:
         err, n = self._children(conn, req)
         if n is None:
             return err, None
-        ch = n.children
-        return 0, r.GetChildren2Response(list(ch) if ch else [], self._stat(n))
+        return 0, r.GetChildren2Response(child_names(req.path, n.children), self._stat(n))
 
     def _get_acl(self, conn: Conn, req: Any) -> ReadResult:
         n = self._nodes.get(req.path)

@@ -6,6 +6,10 @@ mutation can record its inverse in ``undo`` (used for all-or-nothing multi).
 Stats are stored as ZooKeeper persists them (StatPersisted): ``cver`` is the number of
 child *creates* ever (C); the reported cversion is ``2*C - numChildren`` (int32), and
 ``owner`` is the internal ephemeralOwner (container/TTL markers included).
+
+A node's ``children`` holds the children's full paths, the very str objects that key
+``nodes``: a child name would be one more string per znode (about 64 bytes of ~560), and
+getChildren slices the names off instead (see :func:`child_names`).
 """
 
 from __future__ import annotations
@@ -66,7 +70,7 @@ class Node:
         self.aversion = aversion
         self.owner = owner
         self.pzxid = pzxid
-        self.children: dict[str, None] | None = None
+        self.children: dict[str, None] | None = None  # full paths, insertion order
 
     def num_children(self) -> int:
         ch = self.children
@@ -80,6 +84,19 @@ _U_FIELDS = 2
 _U_ACL = 3
 _U_PARENT = 4
 _U_RAW = 5
+
+
+def child_names(parent: str, children: dict[str, None] | None) -> list[str]:
+    """The names of ``parent``'s children, from their full paths, in creation order."""
+    if not children:
+        return []
+    k = 1 if parent == ROOT else len(parent) + 1
+    return [p[k:] for p in children]
+
+
+def parent_of(path: str) -> str:
+    i = path.rfind("/")
+    return path[:i] if i > 0 else ROOT
 
 
 def split(path: str) -> tuple[str, str]:
@@ -146,10 +163,6 @@ class DataTree:
         return Stat(n.czxid, n.mzxid, n.ctime, n.mtime, n.version, cv, n.aversion, owner,
                     len(data) if data else 0, nc, n.pzxid)
 
-    def children_of(self, n: Node) -> list[str]:
-        ch = n.children
-        return list(ch) if ch else []
-
     def count_descendants(self, path: str) -> int:
         if path == ROOT:
             return len(self.nodes) - 2
@@ -164,10 +177,8 @@ class DataTree:
             ch = node.children
             if not ch:
                 continue
-            base = p if p != ROOT else ""
-            for name in ch:
-                cp = base + "/" + name
-                total += 1
+            total += len(ch)
+            for cp in ch:
                 c = nodes[cp]
                 if c.children:
                     stack.append((cp, c))
@@ -185,9 +196,7 @@ class DataTree:
             yield p, node
             ch = node.children
             if ch:
-                base = p if p != ROOT else ""
-                for name in reversed(list(ch)):
-                    cp = base + "/" + name
+                for cp in reversed(ch):
                     stack.append((cp, nodes[cp]))
 
     def real_paths(self) -> list[str]:
@@ -197,12 +206,13 @@ class DataTree:
     # -------------------------------------------------------------- mutations
 
     def _link(self, path: str, node: Node) -> None:
-        self.nodes[path] = node
-        parent, name = split(path)
-        pn = self.nodes[parent]
+        nodes = self.nodes
+        nodes[path] = node
+        pn = nodes[parent_of(path)]
         if pn.children is None:
-            pn.children = {}
-        pn.children[name] = None
+            pn.children = {path: None}
+        else:
+            pn.children[path] = None
         data = node.data
         self.data_size += len(path) + (len(data) if data else 0)
         owner = node.owner
@@ -219,11 +229,10 @@ class DataTree:
 
     def _unlink(self, path: str) -> Node:
         node = self.nodes.pop(path)
-        parent, name = split(path)
-        pn = self.nodes[parent]
+        pn = self.nodes[parent_of(path)]
         ch = pn.children
         if ch is not None:
-            ch.pop(name, None)
+            ch.pop(path, None)
             if not ch:
                 pn.children = None
         data = node.data
@@ -259,8 +268,7 @@ class DataTree:
         return node
 
     def delete(self, path: str, zxid: int) -> Node:
-        parent_path, _ = split(path)
-        parent = self.nodes[parent_path]
+        parent = self.nodes[parent_of(path)]
         undo = self.undo
         if undo is not None:
             undo.append((_U_PARENT, parent, parent.cver, parent.pzxid))

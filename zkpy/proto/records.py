@@ -7,6 +7,9 @@ Field names follow zookeeper.jute so they can be checked against it by eye.
 
 from __future__ import annotations
 
+import struct
+from typing import Any
+
 from .jute import BOOL, BUFFER, INT, LONG, USTRING, Record, Vector
 
 # --------------------------------------------------------------------------- data
@@ -26,6 +29,53 @@ class Stat(Record):
         ("version", INT), ("cversion", INT), ("aversion", INT), ("ephemeralOwner", LONG),
         ("dataLength", INT), ("numChildren", INT), ("pzxid", LONG),
     )
+
+
+_STAT = struct.Struct("!qqqqiiiqiiq")
+_STAT_FIELDS = tuple(n for n, _ in Stat.FIELDS)
+
+
+def _stat_field(i: int) -> property:
+    return property(lambda self: _STAT.unpack(self.raw)[i])
+
+
+class PackedStat(Stat):
+    """A Stat held as its 68 wire bytes, packed once from a znode's fields: a reply
+    appends them as they are (most Stats the server builds are only ever encoded, and
+    building the record field by field cost about as much as the rest of a getData).
+    Fields decode on access; it compares equal to a Stat with the same fields."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    @classmethod
+    def of(cls, *fields: int) -> PackedStat:
+        return cls(_STAT.pack(*fields))
+
+    def encode(self, out: bytearray) -> None:
+        out += self.raw
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Stat):
+            return NotImplemented
+        return self.astuple() == other.astuple()
+
+    def __hash__(self) -> int:
+        return hash(self.astuple())
+
+    def __repr__(self) -> str:
+        return "Stat(" + ", ".join(f"{n}={v!r}" for n, v in zip(
+            _STAT_FIELDS, _STAT.unpack(self.raw), strict=True)) + ")"
+
+    def astuple(self) -> tuple[Any, ...]:
+        return _STAT.unpack(self.raw)
+
+
+for _i, _name in enumerate(_STAT_FIELDS):
+    setattr(PackedStat, _name, _stat_field(_i))
+del _i, _name
 
 
 class StatPersisted(Record):

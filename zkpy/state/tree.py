@@ -14,11 +14,12 @@ getChildren slices the names off instead (see :func:`child_names`).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..proto.opcodes import CONTAINER_EPHEMERAL_OWNER
-from ..proto.records import Stat
+from ..proto.records import PackedStat
 from .acl import AclList
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ QUOTA = "/zookeeper/quota"
 CONFIG = "/zookeeper/config"
 SPECIAL_PATHS = frozenset({ROOT, PROC, QUOTA, CONFIG})
 
+_pack_stat = struct.Struct("!qqqqiiiqiiq").pack
 TTL_MARK = -0x0100000000000000  # 0xFF00000000000000 as a signed long
 
 
@@ -150,7 +152,7 @@ class DataTree:
             return False
         return not (self.extended_types and is_ttl_owner(owner))
 
-    def stat(self, n: Node) -> Stat:
+    def stat(self, n: Node) -> PackedStat:
         ch = n.children
         nc = len(ch) if ch else 0
         data = n.data
@@ -160,8 +162,8 @@ class DataTree:
         cv = 2 * n.cver - nc
         if cv > 0x7FFFFFFF or cv < -0x80000000:
             cv = wrap32(cv)
-        return Stat(n.czxid, n.mzxid, n.ctime, n.mtime, n.version, cv, n.aversion, owner,
-                    len(data) if data else 0, nc, n.pzxid)
+        return PackedStat(_pack_stat(n.czxid, n.mzxid, n.ctime, n.mtime, n.version, cv,
+                                     n.aversion, owner, len(data) if data else 0, nc, n.pzxid))
 
     def count_descendants(self, path: str) -> int:
         if path == ROOT:

@@ -324,3 +324,17 @@ def test_reported_cversion_wraps_int32(z: Z, c: Conn) -> None:
     z.create(c, "/w")
     z.sm.tree.get("/w").cver = 2147483647
     assert z.stat("/w").cversion == -2  # 2*C - 0 as a Java int
+
+
+def test_packed_stat_is_a_stat(z: Z, c: Conn) -> None:
+    """The state hands out Stats packed once (PackedStat): same bytes, same fields and
+    equal to a Stat decoded from the wire, either way round."""
+    z.create(c, "/p", b"abc")
+    packed = z.stat("/p")
+    assert isinstance(packed, r.PackedStat)
+    plain = r.Stat.from_bytes(packed.to_bytes())
+    assert type(plain) is r.Stat and len(packed.to_bytes()) == 68
+    assert packed == plain and plain == packed and hash(packed) == hash(plain.astuple())
+    assert (packed.dataLength, packed.numChildren, packed.version) == (3, 0, 0)
+    assert packed.astuple() == plain.astuple() and repr(packed) == repr(plain)
+    assert packed != r.Stat(*plain.astuple()[:-1], plain.pzxid + 1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import select
 import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,10 +189,13 @@ class RawConnection:
     events: list[Reply] = field(default_factory=list)
     closed: bool = False
     log: list[tuple[str, bytes]] = field(default_factory=list)   # ("send"|"recv", payload)
+    tls: ssl.SSLContext | None = None  # a secure client port: handshake on connect
 
     def __post_init__(self) -> None:
         self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout_s)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls is not None:
+            self.sock = self.tls.wrap_socket(self.sock, server_hostname=self.host)
         self.reader = FrameReader(max_frame_bytes=64 * 1024 * 1024)
         self._frames: list[bytes] = []
 
@@ -218,12 +222,14 @@ class RawConnection:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"no frame from {self.host}:{self.port} in time")
-            ready, _, _ = select.select([self.sock], [], [], left)
+            pending = isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()
+            ready, _, _ = ([self.sock], [], []) if pending else select.select(
+                [self.sock], [], [], left)
             if not ready:
                 continue
             try:
                 data = self.sock.recv(1 << 20)
-            except (ConnectionResetError, OSError):
+            except (ConnectionResetError, OSError):  # ssl.SSLError included
                 data = b""
             if not data:
                 self.closed = True
@@ -323,8 +329,9 @@ class RawConnection:
 
 
 def open_session(host: str, port: int, timeout_ms: int = 30000,
-                 read_only: bool | None = False) -> RawConnection:
-    c = RawConnection(host, port)
+                 read_only: bool | None = False,
+                 tls: ssl.SSLContext | None = None) -> RawConnection:
+    c = RawConnection(host, port, tls=tls)
     res = c.connect(timeout_ms=timeout_ms, read_only=read_only)
     if res is None or res[0].timeOut <= 0:
         c.close()

@@ -169,9 +169,15 @@ def start_apache_zk(workdir: Path, host: str = "127.0.0.1", port: int | None = N
     props = {"log4j.configuration": f"file:{workdir / 'log4j.properties'}",
              "zookeeper.admin.enableServer": "false"}
     props.update(jvm_props or {})
+    jars = list(ZK_JARS)
+    if "Netty" in str(conf.get("serverCnxnFactory", "")):
+        # the Debian jar's Class-Path leaves out Netty's codec/handler jars, which the
+        # Netty connection factory (and so secureClientPort) needs
+        jars += sorted(str(p) for p in Path("/usr/share/java").glob("netty-*.jar")
+                       if not p.stem[-1].isdigit() and p.stem != "netty-all")
     cmd = ["java", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
            *[f"-D{k}={v}" for k, v in props.items()],
-           "-cp", ":".join(ZK_JARS),
+           "-cp", ":".join(jars),
            "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(workdir / "zoo.cfg")]
     out = open(workdir / "stdout.log", "wb")  # noqa: SIM115 - owned by the process
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

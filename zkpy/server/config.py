@@ -19,7 +19,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .tls import TlsSettings
 
 __all__ = [
     "ConfigError",
@@ -339,7 +342,9 @@ class ServerConfig:
     client_port: int | None = None  # None = no plaintext client listener
     client_port_address: str | None = None  # None = all interfaces
     client_port_listen_backlog: int = -1
-    secure_client_port: int | None = None  # parsed for `conf`; TLS is not served
+    secure_client_port: int | None = None  # None = no TLS client listener
+    secure_client_port_address: str | None = None  # None = all interfaces
+    tls: TlsSettings | None = None  # the ssl.* keys (set with secureClientPort)
     max_client_cnxns: int = DEFAULT_MAX_CLIENT_CNXNS  # per source IP, 0 = unlimited
     max_cnxns: int = 0  # total, 0 = unlimited
     min_session_timeout_ms: int = 0  # 0 here = 2 * tick (resolved by from_properties)
@@ -411,6 +416,13 @@ class ServerConfig:
         return self.client_port_address or "0.0.0.0"
 
     @property
+    def x509_enabled(self) -> bool:
+        """Is the x509 auth provider registered? ZooKeeper registers it for a secure client
+        port (QuorumPeerConfig.configureSSLAuth) or through an authProvider.N line."""
+        return self.secure_client_port is not None or any(
+            c.endswith(".X509AuthenticationProvider") for c in self.auth_providers)
+
+    @property
     def voting_members(self) -> tuple[Member, ...]:
         return tuple(m for m in self.members if not m.is_observer)
 
@@ -458,6 +470,7 @@ class ServerConfig:
             "extended_types_enabled": self.extended_types_enabled,
             "digest_auth_enabled": self.digest_auth_enabled,
             "sasl_users": dict(self.sasl_users),
+            "x509_enabled": self.x509_enabled,
             "config_data": self.dynamic_config_text().encode(),
             "container_max_never_used_ms": self.container_max_never_used_ms,
         }
@@ -477,6 +490,14 @@ class ServerConfig:
         if self.client_port_address is not None and self.client_port is None:
             raise ConfigError("clientPortAddress",
                               "clientPortAddress is set but clientPort is not set")
+        if self.secure_client_port_address is not None and self.secure_client_port is None:
+            raise ConfigError("secureClientPortAddress", "secureClientPortAddress is set but "
+                                                         "secureClientPort is not set")
+        if self.secure_client_port is not None and (
+                self.tls is None or not self.tls.keystore_location):
+            raise ConfigError("ssl.keyStore.location",
+                              "secureClientPort needs ssl.keyStore.location (the server's "
+                              "key and certificate)")
         if self.max_client_cnxns < 0:
             raise ConfigError("maxClientCnxns", f"must be >= 0, got {self.max_client_cnxns}")
         if self.max_cnxns < 0:
@@ -540,8 +561,8 @@ class ServerConfig:
             if self.client_port is None:
                 raise ConfigError("clientPort",
                                   "no client port in zoo.cfg or in this member's server line")
-        elif self.client_port is None:
-            raise ConfigError("clientPort", "clientPort is not set")
+        elif self.client_port is None and self.secure_client_port is None:
+            raise ConfigError("clientPort", "neither clientPort nor secureClientPort is set")
         return self
 
     # ---------------------------------------------------------------- builders
@@ -601,6 +622,10 @@ class ServerConfig:
             if hit is not None:
                 kw[fname] = conv(hit[0], hit[1])
                 extra.pop(hit[0], None)
+        from .tls import settings_from_properties, tls_keys_in
+
+        if "secure_client_port" in kw or tls_keys_in(props):
+            kw["tls"] = settings_from_properties(props)
         kw["tick_ms"] = tick
         kw["min_session_timeout_ms"] = tick * 2 if min_to == -1 else min_to
         kw["max_session_timeout_ms"] = tick * 20 if max_to == -1 else max_to
@@ -727,6 +752,7 @@ _FIELDS: dict[str, tuple[str, _Conv]] = {
     "clientPortAddress": ("client_port_address", _conv_str),
     "clientPortListenBacklog": ("client_port_listen_backlog", _conv_int),
     "secureClientPort": ("secure_client_port", _conv_port),
+    "secureClientPortAddress": ("secure_client_port_address", _conv_str),
     "maxClientCnxns": ("max_client_cnxns", _conv_int),
     "electionAlg": ("election_alg", _conv_int),
     "autopurge.purgeInterval": ("autopurge_purge_interval_hours", _conv_hours),

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import struct
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from zkpy.proto import records as rec
@@ -74,8 +75,12 @@ class ClientConnection(asyncio.Protocol):
     """asyncio protocol for one client socket. All ZooKeeper logic lives in the
     member and the state machine; this class only frames, orders and batches."""
 
-    def __init__(self, member: Member) -> None:
+    def __init__(self, member: Member,
+                 tls_ids: Callable[[Any], list[rec.Id] | None] | None = None) -> None:
         self.member = member
+        # On the secure port: the auth ids a TLS connection starts with (its client
+        # certificate's x509 id), or None to refuse it (see tls.peer_ids).
+        self.tls_ids = tls_ids
         self.transport: asyncio.Transport | None = None
         self.reader = FrameReader(member.max_frame_bytes)
         self.conn = Conn(session_id=0, auth_ids=[], watcher=self, remote_ip="")
@@ -98,6 +103,14 @@ class ClientConnection(asyncio.Protocol):
         self.remote = (str(peer[0]), int(peer[1]))
         self.conn.remote_ip = self.remote[0]
         self.conn.auth_ids.append(rec.Id("ip", self.remote[0]))
+        if self.tls_ids is not None:
+            ids = self.tls_ids(transport.get_extra_info("ssl_object"))
+            if ids is None:
+                log.warning("closing %s:%d: a client certificate, but no ssl.trustStore to "
+                            "authenticate it against (x509)", *self.remote)
+                transport.abort()
+                return
+            self.conn.auth_ids.extend(ids)
         if not self.member.accept_connection(self):
             transport.abort()
             return

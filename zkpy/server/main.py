@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    import ssl
+
     from .config import ServerConfig
 
 EXIT_UNEXPECTED = 1
@@ -53,6 +55,12 @@ def server(config_path: str | None, port: int | None, host: str, data_dir: str |
             cfg = ServerConfig.from_args(port=port, data_dir=Path(data_dir), host=host)
         else:
             raise click.UsageError("give --config zoo.cfg, or --port and --data-dir")
+        ssl_context = None
+        if cfg.secure_client_port is not None:
+            from .tls import server_context
+
+            assert cfg.tls is not None
+            ssl_context = server_context(cfg.tls)
     except ConfigError as e:
         click.echo(f"zkpy server: invalid configuration: {e}", err=True)
         sys.exit(EXIT_INVALID_CONFIG)
@@ -66,10 +74,10 @@ def server(config_path: str | None, port: int | None, host: str, data_dir: str |
                    "implemented yet, so zkpy runs only standalone members (one server.N "
                    "line, or none)", err=True)
         sys.exit(EXIT_INVALID_CONFIG)
-    sys.exit(run(cfg))
+    sys.exit(run(cfg, ssl_context))
 
 
-def run(cfg: ServerConfig) -> int:
+def run(cfg: ServerConfig, ssl_context: ssl.SSLContext | None = None) -> int:
     """Run the member until SIGTERM/SIGINT; returns the exit code."""
     from .runtime import AdminStartError, DataDirError, MemberRuntime
 
@@ -80,7 +88,7 @@ def run(cfg: ServerConfig) -> int:
     else:
         loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
-    runtime = MemberRuntime(cfg, loop)
+    runtime = MemberRuntime(cfg, loop, ssl_context)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

@@ -12,11 +12,13 @@ import logging
 import os
 import random
 import secrets
+import ssl
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from zkpy.proto.records import Id
 from zkpy.state.machine import StateMachine
 from zkpy.state.types import StateConfig
 from zkpy.storage.engine import Storage
@@ -30,6 +32,7 @@ from .fourlw import FourLetterWords
 from .member import Member, wall_ms
 from .stats import ServerStats
 from .status import LastSnapshot, QuorumInfo, directory_size
+from .tls import peer_ids
 
 log = logging.getLogger("zkpy.server")
 
@@ -45,9 +48,13 @@ class AdminStartError(Exception):
 class MemberRuntime:
     """A running member; also the MemberStatus that 4lw, admin and metrics read."""
 
-    def __init__(self, cfg: ServerConfig, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, cfg: ServerConfig, loop: asyncio.AbstractEventLoop,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        """``ssl_context``: the secure client port's (tls.server_context), required when
+        ``cfg.secure_client_port`` is set."""
         self.cfg = cfg
         self.loop = loop
+        self.ssl_context = ssl_context
         self._stats = ServerStats()
         self.fourlw = FourLetterWords(self, cfg)
         self.admin: AdminServer | None = None
@@ -55,6 +62,7 @@ class MemberRuntime:
         self.exit_code = 0
         self._stop: asyncio.Event | None = None
         self._servers: list[asyncio.AbstractServer] = []
+        self.secure_port: int | None = None  # bound TLS port (secureClientPort=0: any)
         self._timers: list[asyncio.Task[None]] = []
 
     def _open_state(self) -> tuple[StateMachine, Storage]:
@@ -133,6 +141,8 @@ class MemberRuntime:
             self._servers.append(server)
             bound = server.sockets[0].getsockname()[1] if server.sockets else cfg.client_port
             log.info("serving clients on %s:%d (pid %d)", host or "*", bound, os.getpid())
+        if cfg.secure_client_port is not None:
+            await self._serve_tls(member)
         if cfg.admin_enabled:
             self.admin = AdminServer(self, words=self.fourlw)
             try:
@@ -157,6 +167,29 @@ class MemberRuntime:
         member.close_all()
         await self.storage.close()
         return self.exit_code
+
+    async def _serve_tls(self, member: Member) -> None:
+        cfg = self.cfg
+        assert cfg.tls is not None and cfg.secure_client_port is not None
+        if self.ssl_context is None:
+            raise ValueError("secureClientPort is set but no SSL context was given")
+        settings = cfg.tls
+        host = cfg.secure_client_port_address or None
+        backlog = cfg.client_port_listen_backlog
+
+        def tls_ids(ssl_object: Any) -> list[Id] | None:
+            return peer_ids(ssl_object, settings)
+
+        server = await self.loop.create_server(
+            lambda: ClientConnection(member, tls_ids=tls_ids), host=host,
+            port=cfg.secure_client_port, ssl=self.ssl_context, reuse_address=True,
+            backlog=backlog if backlog > 0 else 100,
+            ssl_handshake_timeout=settings.handshake_timeout_ms / 1000.0)
+        self._servers.append(server)
+        bound = server.sockets[0].getsockname()[1] if server.sockets else cfg.secure_client_port
+        self.secure_port = bound
+        log.info("serving TLS clients on %s:%d (ssl.clientAuth=%s)", host or "*", bound,
+                 settings.client_auth)
 
     def _after_batch(self) -> None:
         assert self.storage is not None

@@ -167,18 +167,61 @@ def ip_matches(remote: str, acl_expr: str) -> bool:
     return (value >> shift) == (hv >> shift)
 
 
+# keywords X500Principal accepts when parsing a DN (an x509 ACL id must parse)
+_X500_KEYWORDS = {"CN", "C", "L", "S", "ST", "O", "OU", "T", "IP", "STREET", "DC",
+                  "DNQUALIFIER", "DNQ", "SURNAME", "GIVENNAME", "INITIALS", "GENERATION",
+                  "EMAIL", "EMAILADDRESS", "UID", "SERIALNUMBER"}
+_ATTR = r"\s*(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)\s*"
+_VALUE = r"(?:#[0-9A-Fa-f]+|\"(?:[^\"\\]|\\.)*\"|(?:[^,+;\"\\<>]|\\.)*)"
+_DN_RE = re.compile(rf"{_ATTR}={_VALUE}(?:\s*[,;+]{_ATTR}={_VALUE})*\s*")
+
+
+def x509_id_valid(dn: str) -> bool:
+    """Would ``new X500Principal(dn)`` accept it (X509AuthenticationProvider.isValid)?
+    The empty name is valid; a ``#hex`` value must be one whole DER element."""
+    if not dn.strip():
+        return True
+    if _DN_RE.fullmatch(dn) is None:
+        return False
+    for m in re.finditer(rf"(?:^|(?<!\\)[,;+])({_ATTR})=(#[0-9A-Fa-f]*)?", dn):
+        a = m.group(1).strip()
+        if not a[0].isdigit() and a.upper() not in _X500_KEYWORDS:
+            return False
+        if m.group(2) is not None and not _one_der_element(m.group(2)[1:]):
+            return False
+    return True
+
+
+def _one_der_element(hexdigits: str) -> bool:
+    """Is this hex exactly one DER tag-length-value (single-byte tag)?"""
+    if len(hexdigits) % 2:
+        return False
+    b = bytes.fromhex(hexdigits)
+    if len(b) < 2:
+        return False
+    n, off = b[1], 2
+    if n & 0x80:
+        k = n & 0x7F
+        if k == 0 or k > 4 or len(b) < 2 + k:
+            return False
+        n, off = int.from_bytes(b[2:2 + k], "big"), 2 + k
+    return len(b) == off + n
+
+
 # ------------------------------------------------------------------ check
 
 
 class AclPolicy:
     """Which auth providers exist (as ProviderRegistry) and the permission check."""
 
-    __slots__ = ("skip_acl", "digest_enabled", "sasl_enabled")
+    __slots__ = ("skip_acl", "digest_enabled", "sasl_enabled", "x509_enabled")
 
-    def __init__(self, skip_acl: bool, digest_enabled: bool, sasl_enabled: bool) -> None:
+    def __init__(self, skip_acl: bool, digest_enabled: bool, sasl_enabled: bool,
+                 x509_enabled: bool = False) -> None:
         self.skip_acl = skip_acl
         self.digest_enabled = digest_enabled
         self.sasl_enabled = sasl_enabled
+        self.x509_enabled = x509_enabled
 
     def has_provider(self, scheme: str) -> bool:
         if scheme == "ip":
@@ -187,6 +230,8 @@ class AclPolicy:
             return self.digest_enabled
         if scheme == "sasl":
             return self.sasl_enabled
+        if scheme == "x509":
+            return self.x509_enabled
         return False
 
     @staticmethod
@@ -245,6 +290,8 @@ class AclPolicy:
                 if scheme == "ip" and not ip_id_valid(ident.id):
                     return None
                 if scheme == "digest" and not digest_id_valid(ident.id):
+                    return None
+                if scheme == "x509" and not x509_id_valid(ident.id):
                     return None
                 out.append(a)
         return out

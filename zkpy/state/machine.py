@@ -145,7 +145,7 @@ class StateMachine:
         self.next_zxid = 0
         self.acls = AclCache()
         self.policy = AclPolicy(config.skip_acl, config.digest_auth_enabled,
-                                bool(config.sasl_users))
+                                bool(config.sasl_users), config.x509_enabled)
         self.tree = DataTree(self.acls.intern(r_open()), self.acls.intern(r_read()),
                              config.config_data, config.extended_types_enabled)
         self.quota = QuotaTracker(self.tree)
@@ -571,7 +571,8 @@ class StateMachine:
         """AuthPacket (op 100): True = OK (ids added to ``conn.auth_ids``); False =
         AUTHFAILED (the runtime replies -115 and closes). ``digest`` always succeeds
         (adds ``super`` too when it hashes to ``super_digest``); ``ip`` adds the remote
-        address; other schemes fail."""
+        address; ``x509`` succeeds on a connection that has a client certificate's id (the
+        runtime adds it at the TLS handshake); other schemes fail."""
         if scheme == "digest" and self.config.digest_auth_enabled:
             digest = generate_digest(bytes(auth or b"").decode("utf-8", "replace"))
             if self.config.super_digest and digest == self.config.super_digest:
@@ -581,6 +582,8 @@ class StateMachine:
         if scheme == "ip":
             self._add_id(conn, r.Id("ip", conn.remote_ip))
             return True
+        if scheme == "x509" and self.config.x509_enabled:
+            return any(i.scheme == "x509" for i in conn.auth_ids)
         return False
 
     @staticmethod

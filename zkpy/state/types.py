@@ -41,6 +41,7 @@ class StateConfig:
     extended_types_enabled: bool = False  # TTL nodes
     digest_auth_enabled: bool = True
     sasl_users: Mapping[str, str] = field(default_factory=lambda: _EMPTY_MAP)
+    x509_enabled: bool = False          # x509 ids come from TLS client certificates
     config_data: bytes = b""            # /zookeeper/config contents
     container_max_never_used_ms: int = 0
     secret: int = 0                     # mixes into session passwords / SASL nonces

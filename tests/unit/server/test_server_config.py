@@ -453,7 +453,8 @@ def test_to_state_config_standalone() -> None:
         "server_id": 0, "tick_ms": 2000, "min_session_timeout_ms": 4000,
         "max_session_timeout_ms": 40000, "super_digest": "super:x=", "skip_acl": False,
         "enforce_quota": False, "extended_types_enabled": False, "digest_auth_enabled": True,
-        "sasl_users": {}, "config_data": b"", "container_max_never_used_ms": 0,
+        "sasl_users": {}, "x509_enabled": False, "config_data": b"",
+        "container_max_never_used_ms": 0,
     }
 
 
@@ -461,3 +462,44 @@ def test_config_is_frozen() -> None:
     c = cfg()
     with pytest.raises(AttributeError):
         c.tick_ms = 5  # type: ignore[misc]
+
+
+def test_secure_client_port_settings() -> None:
+    c = cfg(secureClientPort="2281", **{
+        "ssl.keyStore.location": "/k.pem", "zookeeper.ssl.clientAuth": "WANT",
+        "ssl.enabledProtocols": "TLSv1.2,TLSv1.3", "ssl.keyStore.password": "pw"})
+    assert c.secure_client_port == 2281 and c.x509_enabled
+    assert c.tls is not None and c.tls.client_auth == "want"
+    assert c.tls.enabled_protocols == ("TLSv1.2", "TLSv1.3") and "pw" not in repr(c.tls)
+    assert c.to_state_config()["x509_enabled"]
+    assert not cfg().x509_enabled and cfg().tls is None
+    assert cfg(**{"authProvider.1": "org.apache.zookeeper.server.auth."
+                                    "X509AuthenticationProvider"}).x509_enabled
+    only_tls = ServerConfig.from_properties({"dataDir": "/d", "secureClientPort": "2281",
+                                             "ssl.keyStore.location": "/k.pem"})
+    assert only_tls.client_port is None and only_tls.secure_client_port == 2281
+
+
+@pytest.mark.parametrize(("props", "key"), [
+    ({"secureClientPort": "2281"}, "ssl.keyStore.location"),
+    ({"secureClientPortAddress": "127.0.0.1"}, "secureClientPortAddress"),
+    ({"secureClientPort": "2281", "ssl.keyStore.location": "/k", "ssl.clientAuth": "x"},
+     "ssl.clientAuth"),
+    ({"ssl.keyStore.type": "DER"}, "ssl.keyStore.type"),
+    ({"ssl.ocsp": "true"}, "ssl.ocsp"),
+    ({"ssl.authProvider": "ldap"}, "ssl.authProvider"),
+    ({"X509AuthenticationProvider.superUser": "not a dn"},
+     "X509AuthenticationProvider.superUser"),
+    ({"ssl.handshakeDetectionTimeoutMillis": "0"}, "ssl.handshakeDetectionTimeoutMillis"),
+    ({"ssl.keyStore.passwordPath": "/nonexistent/pw"}, "ssl.keyStore.passwordPath"),
+])
+def test_bad_tls_keys_name_the_key(props: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        cfg(**props)
+    assert e.value.key == key
+
+
+def test_neither_client_port_is_an_error() -> None:
+    with pytest.raises(ConfigError) as e:
+        ServerConfig.from_properties({"dataDir": "/d"})
+    assert e.value.key == "clientPort"

@@ -26,6 +26,7 @@ from tests.support.manpages import (
 from zkpy.cli import SUBCOMMANDS, main
 from zkpy.server.config import _FIELDS, _SYSPROPS
 from zkpy.server.main import server
+from zkpy.server.tls import TLS_KEYS
 from zkpy.storage.cli import data
 
 # zoo.cfg keys that ServerConfig.from_properties handles outside the _FIELDS/_SYSPROPS tables
@@ -66,7 +67,7 @@ def test_server_options_are_documented_exactly() -> None:
 
 def test_server_page_names_every_zoo_cfg_key() -> None:
     text = " ".join(plain(ln) for ln in sh_block("zkpy-server.1", "ZOO.CFG"))
-    keys = set(_FIELDS) | set(_SYSPROPS) | SPECIAL_KEYS
+    keys = set(_FIELDS) | set(_SYSPROPS) | set(TLS_KEYS) | SPECIAL_KEYS
     missing = sorted(k for k in keys
                      if not re.search(rf"(?<![\w.]){re.escape(k)}(?![\w])", text))
     assert not missing, f"zoo.cfg keys not in zkpy-server.1 ZOO.CFG: {missing}"

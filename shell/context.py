@@ -106,8 +106,10 @@ class Shell:
                  read_only: bool = False, output: Output | None = None,
                  client_factory: ClientFactory | None = None, fmt: str = "text",
                  interactive: bool = False, debug: bool = False,
-                 connect_timeout_s: float | None = None, assume_yes: bool = False) -> None:
+                 connect_timeout_s: float | None = None, assume_yes: bool = False,
+                 ssl_context: Any = None) -> None:
         self.hosts = hosts
+        self.ssl_context = ssl_context  # TLS for every connection (client configuration)
         self.timeout_ms = timeout_ms
         self.read_only = read_only
         self.out = output or Output()
@@ -150,9 +152,10 @@ class Shell:
         if factory is None:
             from zkpy.client import ZkClient
             factory = ZkClient
+        extra = {"ssl_context": self.ssl_context} if self.ssl_context is not None else {}
         return factory(hosts, session_timeout_ms=self.timeout_ms, read_only=self.read_only,
                        connect_timeout_s=self.connect_timeout_s,
-                       default_watcher=self.on_watch_event)
+                       default_watcher=self.on_watch_event, **extra)
 
     def start_connect(self, hosts: str | None = None) -> asyncio.Task[None]:
         """Begin connecting in the background (REPL: the prompt shows CONNECTING)."""

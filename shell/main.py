@@ -175,7 +175,7 @@ async def run_shell(*, hosts: str, timeout_ms: int, read_only: bool, script: str
                     keep_going: bool, fmt: str, no_color: bool, debug: bool, yes: bool,
                     echo: bool, command: Sequence[str], binary: str = "hex",
                     client_factory: ClientFactory | None = None,
-                    interactive: bool | None = None) -> int:
+                    interactive: bool | None = None, ssl_context: Any = None) -> int:
     factory = client_factory or DEFAULT_CLIENT_FACTORY
     if interactive is None:
         interactive = not command and script is None and sys.stdin.isatty() and \
@@ -183,7 +183,7 @@ async def run_shell(*, hosts: str, timeout_ms: int, read_only: bool, script: str
     out = Output(tty=sys.stdout.isatty(), color=use_color(no_color, sys.stdout), binary=binary)
     sh = Shell(hosts=hosts, timeout_ms=timeout_ms, read_only=read_only, output=out,
                client_factory=factory, fmt=fmt, interactive=interactive, debug=debug,
-               assume_yes=yes)
+               assume_yes=yes, ssl_context=ssl_context)
     try:
         if command:
             return await sh.run_tokens(list(command))
@@ -236,7 +236,8 @@ async def run_shell(*, hosts: str, timeout_ms: int, read_only: bool, script: str
               help="confirm destructive commands (deleteall /) without asking.")
 @click.option("--echo", is_flag=True, help="in a script, echo each command to stderr.")
 @click.option("--client-configuration", metavar="FILE",
-              help="zkCli compatibility: must be readable; otherwise ignored.")
+              help="zkCli's client configuration file: zookeeper.client.secure=true and "
+                   "the zookeeper.ssl.* keys connect over TLS; other keys are ignored.")
 @click.option("--waitforconnection", is_flag=True,
               help="zkCli compatibility: accepted (the shell always waits).")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
@@ -250,18 +251,37 @@ def shell(hosts: str, timeout_ms: int, read_only: bool, script: str | None,
     terminal, else an interactive prompt. zkCli's -server and -timeout spellings work.
     See 'help' inside the shell and man zkpy-shell.
     """
-    if client_configuration is not None and not os.access(client_configuration, os.R_OK):
-        click.echo(f"Cannot read client configuration {client_configuration}", err=True)
-        sys.exit(ExitCode.USAGE)
+    ssl_context = None
+    if client_configuration is not None:
+        ssl_context = _client_tls(client_configuration)
     try:
         code = asyncio.run(run_shell(
             hosts=hosts, timeout_ms=timeout_ms, read_only=read_only, script=script,
             keep_going=keep_going, fmt=fmt, no_color=no_color, debug=debug, yes=yes,
-            echo=echo, command=command, binary=binary))
+            echo=echo, command=command, binary=binary, ssl_context=ssl_context))
     except KeyboardInterrupt:
         code = ExitCode.INTERRUPTED
     sys.stdout.flush()
     sys.exit(int(code))
+
+
+def _client_tls(path: str) -> Any:
+    """The SSLContext a zkCli client configuration file asks for (None: plain TCP); a
+    file that cannot be read or used ends the shell with a usage error."""
+    from zkpy.client.tls import StoreError, client_context
+    from zkpy.properties import parse_properties
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            props = parse_properties(f.read())
+    except (OSError, UnicodeDecodeError):
+        click.echo(f"Cannot read client configuration {path}", err=True)
+        sys.exit(ExitCode.USAGE)
+    try:
+        return client_context(props)
+    except StoreError as e:
+        click.echo(f"Invalid client configuration {path}: {e}", err=True)
+        sys.exit(ExitCode.USAGE)
 
 
 def main() -> None:

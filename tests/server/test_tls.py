@@ -9,6 +9,7 @@ zkpy-only tests cover PKCS#12 stores, clientAuth want/none and startup errors.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import subprocess
 import sys
@@ -27,7 +28,10 @@ from kazoo.security import make_acl
 from tests.compat.rawzk import ConnectionClosed, RawConnection, open_session
 from tests.conftest import need_apache_zk
 from tests.support.certs import Cert, issue, make_ca
-from tests.support.servers import ServerHandle, free_port, start_server
+from tests.support.servers import ServerHandle, free_port, start_server, zk_classpath
+from zkpy.client import ZkClient
+from zkpy.client.tls import client_context
+from zkpy.properties import parse_properties
 from zkpy.proto import records as r
 from zkpy.proto.opcodes import OpCode
 
@@ -240,6 +244,62 @@ def test_four_letter_words_over_tls(secure: ServerHandle, pki: Pki) -> None:
         assert b"".join(chunks) == b"imok"
     finally:
         c.close()
+
+
+def _client_cfg(pki: Pki, path: Path) -> Path:
+    """A zkCli client configuration file for TLS as ZooKeeper documents it."""
+    path.write_text("zookeeper.client.secure=true\n"
+                    "zookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty\n"
+                    f"zookeeper.ssl.keyStore.location={pki.certs['alice']}\n"
+                    f"zookeeper.ssl.trustStore.location={pki.trust}\n")
+    return path
+
+
+def test_zkpy_shell_with_a_client_configuration(secure: ServerHandle, pki: Pki,
+                                                tmp_path: Path) -> None:
+    cfg = _client_cfg(pki, tmp_path / "client.cfg")
+    p = subprocess.run(
+        [sys.executable, "-m", "zkpy", "shell", "-server",
+         f"127.0.0.1:{secure.extra['secure_port']}", "-client-configuration", str(cfg)],
+        input="create /tls-shell hi\nget /tls-shell\nwhoami\ndelete /tls-shell\n",
+        capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "hi" in p.stdout.splitlines() and f"x509: {DN_ALICE}" in p.stdout, p.stdout
+
+
+def test_java_zkcli_with_a_client_configuration(secure: ServerHandle, pki: Pki,
+                                                tmp_path: Path) -> None:
+    need_apache_zk()
+    cfg = _client_cfg(pki, tmp_path / "client.cfg")
+    p = subprocess.run(
+        ["java", "-cp", ":".join(zk_classpath(netty=True)), "org.apache.zookeeper.ZooKeeperMain",
+         "-server", f"127.0.0.1:{secure.extra['secure_port']}",
+         "-client-configuration", str(cfg)],
+        input="create /tls-zkcli hi\nget /tls-zkcli\nwhoami\ndelete /tls-zkcli\nquit\n",
+        capture_output=True, text=True, timeout=90,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "JAVA_TOOL_OPTIONS": "-Xshare:auto"})
+    out = p.stdout + p.stderr
+    assert "Created /tls-zkcli" in out and "\nhi\n" in out, out[-3000:]
+    assert f"x509: {DN_ALICE}" in out, out[-3000:]
+
+
+def test_client_library_with_a_client_configuration(secure: ServerHandle, pki: Pki,
+                                                    tmp_path: Path) -> None:
+    ctx = client_context(parse_properties(_client_cfg(pki, tmp_path / "c.cfg").read_text()))
+    assert ctx is not None and ctx.check_hostname          # hostnameVerification=true
+
+    async def go() -> bytes:
+        zk = ZkClient(f"127.0.0.1:{secure.extra['secure_port']}", ssl_context=ctx)
+        await zk.start()
+        try:
+            await zk.create("/tls-lib", b"lib")
+            data, _ = await zk.get("/tls-lib")
+            await zk.delete("/tls-lib")
+            return data
+        finally:
+            await zk.close()
+
+    assert asyncio.run(go()) == b"lib"
 
 
 # ------------------------------------------------------------------- zkpy only

@@ -38,6 +38,16 @@ ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 CLI_MT = "/usr/lib/zookeeper/bin/cli_mt"
 
 
+def zk_classpath(netty: bool = False) -> list[str]:
+    """ZooKeeper's jars; with ``netty``, also the Netty jars the Debian jar's Class-Path
+    leaves out (its Netty server and client sockets, and so TLS, need them)."""
+    jars = list(ZK_JARS)
+    if netty:
+        jars += sorted(str(p) for p in Path("/usr/share/java").glob("netty-*.jar")
+                       if not p.stem[-1].isdigit() and p.stem != "netty-all")
+    return jars
+
+
 def apache_zk_available() -> bool:
     return shutil.which("java") is not None and all(os.path.exists(j) for j in ZK_JARS)
 
@@ -169,12 +179,7 @@ def start_apache_zk(workdir: Path, host: str = "127.0.0.1", port: int | None = N
     props = {"log4j.configuration": f"file:{workdir / 'log4j.properties'}",
              "zookeeper.admin.enableServer": "false"}
     props.update(jvm_props or {})
-    jars = list(ZK_JARS)
-    if "Netty" in str(conf.get("serverCnxnFactory", "")):
-        # the Debian jar's Class-Path leaves out Netty's codec/handler jars, which the
-        # Netty connection factory (and so secureClientPort) needs
-        jars += sorted(str(p) for p in Path("/usr/share/java").glob("netty-*.jar")
-                       if not p.stem[-1].isdigit() and p.stem != "netty-all")
+    jars = zk_classpath(netty="Netty" in str(conf.get("serverCnxnFactory", "")))
     cmd = ["java", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
            *[f"-D{k}={v}" for k, v in props.items()],
            "-cp", ":".join(jars),

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
@@ -136,8 +137,12 @@ class ZkClient:
     def __init__(self, hosts: str, *, session_timeout_ms: int = 30000, read_only: bool = False,
                  auth: list[tuple[str, str]] | None = None,
                  default_acl: list[rec.ACL] | None = None, connect_timeout_s: float = 10.0,
-                 default_watcher: Watcher | None = None) -> None:
+                 default_watcher: Watcher | None = None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        """``ssl_context``: talk TLS to every host (a secure client port); the host name
+        of the connect string is what its ``check_hostname`` checks."""
         cs = parse_connect_string(hosts)
+        self.ssl_context = ssl_context
         self.hosts = hosts
         self._host_list: tuple[HostPort, ...] = cs.hosts
         self.chroot = cs.chroot
@@ -348,10 +353,13 @@ class ZkClient:
             link = _Link(self)
             handshaken = False
             try:
+                ctx = self.ssl_context
                 await asyncio.wait_for(
-                    loop.create_connection(lambda link=link: link, host.host, host.port),
+                    loop.create_connection(
+                        lambda link=link: link, host.host, host.port, ssl=ctx,
+                        server_hostname=host.host if ctx is not None else None),
                     timeout_ms / 1000.0)
-            except (OSError, TimeoutError) as e:
+            except (OSError, TimeoutError) as e:  # ssl.SSLError is an OSError
                 self.last_error = e
                 log.debug("connect to %s failed: %r", host, e)
                 s.connection_lost(self._now_ms())

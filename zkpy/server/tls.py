@@ -28,10 +28,8 @@ asyncssh) reads PKCS#12 files and certificate subjects; it is imported only when
 from __future__ import annotations
 
 import functools
-import os
 import re
 import ssl
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +37,7 @@ from typing import Any
 
 from zkpy.proto.records import Id
 from zkpy.state.acl import x509_id_valid
+from zkpy.tlsstores import StoreError, load_key_store, load_trust_store, parse_store_type
 
 from .config import ConfigError
 
@@ -108,13 +107,10 @@ def _conv_list(key: str, value: str) -> tuple[str, ...]:
 
 
 def _conv_store_type(key: str, value: str) -> str:
-    v = value.strip()
-    if not v:
-        return ""
-    t = _STORE_TYPES.get(v.lower())
-    if t is None:
-        raise ConfigError(key, f"unknown store type {value!r} (PEM, PKCS12, JKS, BCFKS)")
-    return t
+    try:
+        return parse_store_type(key, value)
+    except StoreError as e:
+        raise ConfigError(e.key, e.message) from None
 
 
 def _conv_ms(key: str, value: str) -> int:
@@ -200,117 +196,6 @@ def settings_from_properties(props: Mapping[str, str]) -> TlsSettings:
 # --------------------------------------------------------------------------- context
 
 
-def store_type(key: str, location: str, declared: str) -> str:
-    """KeyStoreFileType.fromPropertyValueOrFileName: the declared type, else by extension."""
-    if declared:
-        return declared
-    t = _EXTENSIONS.get(os.path.splitext(location)[1].lower())
-    if t is None:
-        raise ConfigError(key, f"cannot tell the store type of {location} from its "
-                               "extension (.pem, .p12): set the matching .type key")
-    return t
-
-
-def _unsupported_store(key: str, location: str, kind: str) -> ConfigError:
-    return ConfigError(key, f"{location} is a {kind} store, which zkpy cannot read; convert "
-                            f"it with: keytool -importkeystore -srckeystore {location} "
-                            "-destkeystore store.p12 -deststoretype PKCS12")
-
-
-def _read(key: str, location: str) -> bytes:
-    try:
-        return Path(location).read_bytes()
-    except OSError as e:
-        raise ConfigError(key, f"cannot read {location}: {e.strerror or e}") from None
-
-
-def _load_keystore(ctx: ssl.SSLContext, s: TlsSettings) -> None:
-    key = "ssl.keyStore.location"
-    loc = s.keystore_location
-    kind = store_type("ssl.keyStore.type", loc, s.keystore_type)
-    if kind in ("JKS", "BCFKS"):
-        raise _unsupported_store(key, loc, kind)
-    data = _read(key, loc)
-    if kind == "PKCS12":
-        from cryptography.hazmat.primitives.serialization import pkcs12
-
-        try:
-            priv, cert, extra = pkcs12.load_key_and_certificates(
-                data, s.keystore_password.encode() or None)
-        except ValueError as e:
-            raise ConfigError(key, f"cannot read the PKCS#12 key store {loc} (wrong "
-                                   f"ssl.keyStore.password?): {e}") from None
-        if priv is None or cert is None:
-            raise ConfigError(key, f"{loc} holds no private key with its certificate")
-        data = _pem_of(priv, [cert, *extra])
-    elif b"PRIVATE KEY-----" not in data or b"CERTIFICATE-----" not in data:
-        raise ConfigError(key, f"{loc} must hold the private key and its certificate chain "
-                               "(PEM)")
-    _load_chain_bytes(ctx, key, loc, data, s.keystore_password if kind == "PEM" else "")
-
-
-def _pem_of(priv: Any, certs: list[Any]) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
-    out = priv.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-    for c in certs:
-        out += c.public_bytes(serialization.Encoding.PEM)
-    return out
-
-
-def _load_chain_bytes(ctx: ssl.SSLContext, key: str, loc: str, pem: bytes,
-                      password: str) -> None:
-    """load_cert_chain reads files only: go through a private temporary file (0600, in a
-    0700 directory, removed at once) so a decrypted key never lies around."""
-    certs = b"".join(m.group(0) + b"\n" for m in re.finditer(
-        rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.S))
-    keym = re.search(rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.+?-----END \1PRIVATE KEY-----",
-                     pem, re.S)
-    if keym is None or not certs:
-        raise ConfigError(key, f"{loc} must hold the private key and its certificate chain")
-    with tempfile.TemporaryDirectory(prefix="zkpy-tls-") as d:
-        path = os.path.join(d, "chain.pem")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(certs + keym.group(0) + b"\n")
-        try:  # a callable: OpenSSL must never prompt for a pass phrase on the terminal
-            ctx.load_cert_chain(path, password=lambda: password)
-        except (ssl.SSLError, OSError) as e:
-            raise ConfigError(key, f"cannot use the key and certificate in {loc} (wrong "
-                                   f"ssl.keyStore.password, or they do not match): "
-                                   f"{getattr(e, 'reason', None) or e}") from None
-
-
-def _load_truststore(ctx: ssl.SSLContext, s: TlsSettings) -> None:
-    key = "ssl.trustStore.location"
-    loc = s.truststore_location
-    kind = store_type("ssl.trustStore.type", loc, s.truststore_type)
-    if kind in ("JKS", "BCFKS"):
-        raise _unsupported_store(key, loc, kind)
-    data = _read(key, loc)
-    if kind == "PKCS12":
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.serialization import pkcs12
-
-        try:
-            p12 = pkcs12.load_pkcs12(data, s.truststore_password.encode() or None)
-        except ValueError as e:
-            raise ConfigError(key, f"cannot read the PKCS#12 trust store {loc}: {e}") from None
-        certs = ([p12.cert] if p12.cert else []) + list(p12.additional_certs)
-        pem = "".join(c.certificate.public_bytes(serialization.Encoding.PEM).decode()
-                      for c in certs)
-    else:
-        pem = data.decode("ascii", "replace")
-    if "-----BEGIN CERTIFICATE-----" not in pem:
-        raise ConfigError(key, f"{loc} holds no certificate")
-    try:
-        ctx.load_verify_locations(cadata=pem)
-    except ssl.SSLError as e:
-        raise ConfigError(key, f"cannot use the certificates in {loc}: {e.reason or e}") \
-            from None
-
-
 def server_context(s: TlsSettings) -> ssl.SSLContext:
     """The SSLContext of the secure client port; reads the stores (ConfigError on any
     problem, naming the key)."""
@@ -318,6 +203,13 @@ def server_context(s: TlsSettings) -> ssl.SSLContext:
         raise ConfigError("ssl.keyStore.location",
                           "secureClientPort needs a key store with the server's key and "
                           "certificate")
+    try:
+        return _server_context(s)
+    except StoreError as e:
+        raise ConfigError(e.key, e.message) from None
+
+
+def _server_context(s: TlsSettings) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     names = s.enabled_protocols or (s.protocol,)
     versions = sorted(_PROTOCOLS[p] for p in names)
@@ -330,9 +222,11 @@ def server_context(s: TlsSettings) -> ssl.SSLContext:
         raise ConfigError("ssl.enabledProtocols", f"not available here: {e}") from None
     if s.ciphersuites:
         _set_ciphers(ctx, s.ciphersuites)
-    _load_keystore(ctx, s)
+    load_key_store(ctx, "ssl.keyStore", s.keystore_location, s.keystore_password,
+                   s.keystore_type)
     if s.truststore_location:
-        _load_truststore(ctx, s)
+        load_trust_store(ctx, "ssl.trustStore", s.truststore_location, s.truststore_password,
+                         s.truststore_type)
     elif s.client_auth != "none":
         ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
     ctx.verify_mode = CLIENT_AUTH[s.client_auth]

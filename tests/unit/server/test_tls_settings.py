@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from zkpy.server.config import ConfigError
-from zkpy.server.tls import TlsSettings, _iana_to_openssl, server_context, store_type
+from zkpy.server.tls import TlsSettings, _iana_to_openssl, server_context
 from zkpy.state.acl import x509_id_valid
+from zkpy.tlsstores import StoreError, store_type
 
 
 @pytest.mark.parametrize(("iana", "openssl"), [
@@ -28,7 +29,7 @@ def test_store_type_from_the_extension_as_zookeeper() -> None:
     assert store_type("k", "/a/b.pem", "") == "PEM"
     assert store_type("k", "/a/b.P12", "") == "PKCS12"
     assert store_type("k", "/a/b.p12", "PEM") == "PEM"   # a declared type wins
-    with pytest.raises(ConfigError):
+    with pytest.raises(StoreError):
         store_type("k", "/a/b.pfx", "")                 # ZooKeeper cannot tell either
 
 

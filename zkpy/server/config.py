@@ -549,7 +549,7 @@ class ServerConfig:
             if hit is not None:
                 kw[fname] = conv(hit[0], hit[1])
                 extra.pop(hit[0], None)
-        from .tls import settings_from_properties, tls_keys_in
+        from .tls import settings_from_properties, tls_keys_in  # (tls needs ConfigError)
 
         if "secure_client_port" in kw or tls_keys_in(props):
             kw["tls"] = settings_from_properties(props)

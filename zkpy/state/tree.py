@@ -8,18 +8,18 @@ child *creates* ever (C); the reported cversion is ``2*C - numChildren`` (int32)
 ``owner`` is the internal ephemeralOwner (container/TTL markers included).
 
 A node's ``children`` holds the children's full paths, the very str objects that key
-``nodes``: a child name would be one more string per znode (about 64 bytes of ~560), and
-getChildren slices the names off instead (see :func:`child_names`).
+``nodes``; getChildren slices the names off (:func:`child_names`). A separate name
+string would cost about 64 more bytes per znode.
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..proto.opcodes import CONTAINER_EPHEMERAL_OWNER
 from ..proto.records import PackedStat
+from ..proto.records import pack_stat as _pack_stat
 from .acl import AclList
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ QUOTA = "/zookeeper/quota"
 CONFIG = "/zookeeper/config"
 SPECIAL_PATHS = frozenset({ROOT, PROC, QUOTA, CONFIG})
 
-_pack_stat = struct.Struct("!qqqqiiiqiiq").pack
 TTL_MARK = -0x0100000000000000  # 0xFF00000000000000 as a signed long
 
 

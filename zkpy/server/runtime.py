@@ -8,6 +8,7 @@ ignorant of the others.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import random
@@ -117,6 +118,12 @@ class MemberRuntime:
         self._stop = stop
         self._prepare_data_dir()
         self.state, self.storage = self._open_state()
+        # The recovered tree lives as long as the member: move it (and everything else
+        # alive now, before any client connects) out of the cyclic GC's reach. A full
+        # collection walks every tracked object -- 85 ms for a 348k-znode tree here --
+        # while clients wait; deleted znodes are still freed by reference counting.
+        gc.collect()
+        gc.freeze()
         self.member = member = Member(
             self.state, loop=self.loop,
             min_session_timeout_ms=cfg.min_session_timeout_ms,

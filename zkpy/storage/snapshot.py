@@ -29,6 +29,7 @@ snapshot on the loop would stop serving for 3.1 s.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import threading
@@ -167,6 +168,10 @@ class SnapshotTaker:
         t0 = time.perf_counter()
         pid = os.fork()
         if pid == 0:  # child: never return into the caller's code
+            # No cyclic GC in the writer: a collection would walk (and so write to, and
+            # copy-on-write) every tracked object of the inherited tree, and the child
+            # lives only until the file is written.
+            gc.disable()
             code = 1
             try:
                 _detach_child()

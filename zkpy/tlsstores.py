@@ -67,15 +67,20 @@ def _read(key: str, location: str) -> bytes:
         raise StoreError(key, f"cannot read {location}: {e.strerror or e}") from None
 
 
-def load_key_store(ctx: ssl.SSLContext, prefix: str, loc: str, password: str,
-                   declared_type: str) -> None:
-    """Load the key and certificate chain of ``loc`` (a PEM or PKCS#12 key store) into
-    ``ctx``. ``prefix`` names the keys in errors (``ssl.keyStore``)."""
+def _open_store(prefix: str, loc: str, declared_type: str) -> tuple[str, str, bytes]:
+    """(the location key, the store type, the file's bytes) of a store we can read."""
     key = prefix + ".location"
     kind = store_type(prefix + ".type", loc, declared_type)
     if kind in ("JKS", "BCFKS"):
         raise _unsupported_store(key, loc, kind)
-    data = _read(key, loc)
+    return key, kind, _read(key, loc)
+
+
+def load_key_store(ctx: ssl.SSLContext, prefix: str, loc: str, password: str,
+                   declared_type: str) -> None:
+    """Load the key and certificate chain of ``loc`` (a PEM or PKCS#12 key store) into
+    ``ctx``. ``prefix`` names the keys in errors (``ssl.keyStore``)."""
+    key, kind, data = _open_store(prefix, loc, declared_type)
     if kind == "PKCS12":
         from cryptography.hazmat.primitives.serialization import pkcs12
 
@@ -91,7 +96,7 @@ def load_key_store(ctx: ssl.SSLContext, prefix: str, loc: str, password: str,
     elif b"PRIVATE KEY-----" not in data or b"CERTIFICATE-----" not in data:
         raise StoreError(key, f"{loc} must hold the private key and its certificate chain "
                                "(PEM)")
-    _load_chain_bytes(ctx, key, loc, data, password if kind == "PEM" else "")
+    _load_chain_bytes(ctx, prefix, loc, data, password if kind == "PEM" else "")
 
 
 def _pem_of(priv: Any, certs: list[Any]) -> bytes:
@@ -104,7 +109,7 @@ def _pem_of(priv: Any, certs: list[Any]) -> bytes:
     return out
 
 
-def _load_chain_bytes(ctx: ssl.SSLContext, key: str, loc: str, pem: bytes,
+def _load_chain_bytes(ctx: ssl.SSLContext, prefix: str, loc: str, pem: bytes,
                       password: str) -> None:
     """load_cert_chain reads files only: go through a private temporary file (0600, in a
     0700 directory, removed at once) so a decrypted key never lies around."""
@@ -112,6 +117,7 @@ def _load_chain_bytes(ctx: ssl.SSLContext, key: str, loc: str, pem: bytes,
         rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.S))
     keym = re.search(rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.+?-----END \1PRIVATE KEY-----",
                      pem, re.S)
+    key = prefix + ".location"
     if keym is None or not certs:
         raise StoreError(key, f"{loc} must hold the private key and its certificate chain")
     with tempfile.TemporaryDirectory(prefix="zkpy-tls-") as d:
@@ -123,19 +129,14 @@ def _load_chain_bytes(ctx: ssl.SSLContext, key: str, loc: str, pem: bytes,
             ctx.load_cert_chain(path, password=lambda: password)
         except (ssl.SSLError, OSError) as e:
             raise StoreError(key, f"cannot use the key and certificate in {loc} (wrong "
-                                   f"{key[:-len('location')]}password, or they do not "
-                                   f"match): "
-                                   f"{getattr(e, 'reason', None) or e}") from None
+                                  f"{prefix}.password, or they do not match): "
+                                  f"{getattr(e, 'reason', None) or e}") from None
 
 
 def load_trust_store(ctx: ssl.SSLContext, prefix: str, loc: str, password: str,
                      declared_type: str) -> None:
     """Trust the certificates of ``loc`` (PEM: all of them; or PKCS#12) in ``ctx``."""
-    key = prefix + ".location"
-    kind = store_type(prefix + ".type", loc, declared_type)
-    if kind in ("JKS", "BCFKS"):
-        raise _unsupported_store(key, loc, kind)
-    data = _read(key, loc)
+    key, kind, data = _open_store(prefix, loc, declared_type)
     if kind == "PKCS12":
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.serialization import pkcs12

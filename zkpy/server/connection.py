@@ -66,6 +66,9 @@ _AUTH = int(OpCode.AUTH)
 _MULTI = int(OpCode.MULTI)
 _CHECK = int(OpCode.CHECK)
 
+# The watcher identity of a closed connection (no watch can be registered for it any more).
+_CLOSED_WATCHER = object()
+
 # What sits in _waiting: a marker for an in-flight write/sync, or a held-back read.
 _INFLIGHT = 0
 _HELD = 1
@@ -123,7 +126,12 @@ class ClientConnection(asyncio.Protocol):
         self.closing = True
         if self._idle_timer is not None:
             self._idle_timer.cancel()
+            self._idle_timer = None
         self.member.connection_closed(self)
+        # Conn.watcher is this connection: break the cycle so that reference counting
+        # frees a closed connection (the runtime freezes long-lived objects out of the
+        # cyclic GC, and a frozen cycle would never be collected).
+        self.conn.watcher = _CLOSED_WATCHER
 
     def data_received(self, data: bytes) -> None:
         if self.closing:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import gc
 import json
 import sys
 from collections.abc import Iterator
@@ -26,6 +27,10 @@ from .snapshot import read_snapshot
 @click.group("data", context_settings={"help_option_names": ["-h", "--help"]})
 def data() -> None:
     """Inspect, verify and purge txn logs and snapshots (offline)."""
+    # A one-shot tool that builds whole trees and makes almost no cyclic garbage: the
+    # cyclic GC would only walk the growing tree again and again (verify of a 500k-znode
+    # data dir: 9.7 s with it, 6.6 s without).
+    gc.disable()
 
 
 def _time(ms: Any) -> str:

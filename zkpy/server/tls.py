@@ -4,12 +4,8 @@ ZooKeeper reads its ``ssl.*`` settings as ``zookeeper.ssl.*`` system properties,
 zoo.cfg lines become (X509Util, ClientX509Util); we accept both spellings. What a user
 of ZooKeeper's Netty TLS port can expect here:
 
-- Key store: one PEM file with the PKCS#8 private key (encrypted with
-  ``ssl.keyStore.password`` or not) and the certificate chain, or a PKCS#12 file; the type
-  comes from ``ssl.keyStore.type`` or the extension (.pem / .p12), as ZooKeeper's
-  KeyStoreFileType does. JKS and BCFKS stores cannot be read by Python's TLS stack: they
-  are refused at startup with the keytool command that converts them.
-- Trust store: PEM (every certificate in it is trusted) or PKCS#12.
+- Key and trust stores as zkpy.tlsstores reads them (PEM or PKCS#12; JKS and BCFKS are
+  refused at startup with the keytool command that converts them).
 - ``ssl.clientAuth``: need (default) / want / none. ``ssl.protocol`` (default TLSv1.2)
   and ``ssl.enabledProtocols`` pick the TLS versions; ``ssl.ciphersuites`` takes the
   IANA names Java uses (TLS 1.2 suites; Python cannot restrict TLS 1.3 suites).
@@ -47,9 +43,6 @@ _PROTOCOLS = {
     "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3,
     "TLS": ssl.TLSVersion.TLSv1_3,  # Java's "TLS": 1.2 up to the newest (see server_context)
 }
-_STORE_TYPES = {"pem": "PEM", "p12": "PKCS12", "pkcs12": "PKCS12", "jks": "JKS",
-                "bcfks": "BCFKS"}
-_EXTENSIONS = {".pem": "PEM", ".p12": "PKCS12", ".jks": "JKS", ".bcfks": "BCFKS"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ data_received, as zkload's 8x32 shape does. What it prints is the Python cost of
 request path alone (decode, command, log payload, apply, reply), the part of the server
 that profiling can shrink; the real server adds socket I/O and the fsync thread.
 
-    python tests/bench/bench_requestpath.py [--op set|get|create] [--rounds N]
+    python -m tests.bench.bench_requestpath [--op set|get|create] [--rounds N]   (repo root)
     pytest -m bench tests/bench/bench_requestpath.py -s
 """
 
@@ -16,17 +16,13 @@ import argparse
 import asyncio
 import struct
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.support.member_fakes import new_member, request_frame
 from zkpy.proto import records as rec
 from zkpy.server.connection import ClientConnection
-from zkpy.server.member import Member
-from zkpy.server.stats import ServerStats
-from zkpy.state.machine import StateMachine
-from zkpy.state.types import StateConfig
 
 OPEN = [rec.ACL(31, rec.Id("world", "anyone"))]
 SESSIONS = 8
@@ -57,31 +53,11 @@ class _Transport:
     resume_reading = close
 
 
-class _DurableAtOnce:
-    """A txn log whose every batch is durable on the next loop turn."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-
-    def commit(self, payloads: list[tuple[int, bytes]],
-               on_done: Callable[[Exception | None], None], inline: bool = False) -> None:
-        self.loop.call_soon(on_done, None)
-
-
-def _frame(xid: int, op: int, body: bytes) -> bytes:
-    b = struct.pack("!ii", xid, op) + body
-    return struct.pack("!i", len(b)) + b
-
-
 def measure(op: str = "set", rounds: int = 800, repeats: int = 7) -> float:
     """Best (lowest) CPU microseconds per request over ``repeats`` runs."""
     loop = asyncio.new_event_loop()
     try:
-        stats = ServerStats()
-        m = Member(StateMachine(StateConfig(secret=1)), loop=loop, min_session_timeout_ms=4000,
-                   max_session_timeout_ms=40000, max_frame_bytes=1 << 20,
-                   txn_log=_DurableAtOnce(loop),
-                   new_connection_stats=lambda c: stats.new_connection(), server_stats=stats)
+        m = new_member(loop)
         conns = []
         for i in range(SESSIONS):
             c = ClientConnection(m)
@@ -90,7 +66,7 @@ def measure(op: str = "set", rounds: int = 800, repeats: int = 7) -> float:
             c.data_received(struct.pack("!i", len(body)) + body)
             conns.append(c)
         loop.run_until_complete(asyncio.sleep(0.01))
-        conns[0].data_received(_frame(1, 1, rec.CreateRequest("/k", b"x" * 100, OPEN, 0)
+        conns[0].data_received(request_frame(1, 1, rec.CreateRequest("/k", b"x" * 100, OPEN, 0)
                                           .to_bytes()))
         loop.run_until_complete(asyncio.sleep(0.01))
         if op == "set":
@@ -99,7 +75,7 @@ def measure(op: str = "set", rounds: int = 800, repeats: int = 7) -> float:
             code, body = 4, rec.GetDataRequest("/k", False).to_bytes()
         else:  # persistent sequential creates
             code, body = 1, rec.CreateRequest("/k/n-", b"y" * 100, OPEN, 2).to_bytes()
-        chunk = b"".join(_frame(10 + i, code, body) for i in range(WINDOW))
+        chunk = b"".join(request_frame(10 + i, code, body) for i in range(WINDOW))
 
         async def run() -> None:
             for _ in range(rounds):

@@ -10,42 +10,24 @@ import asyncio
 import gc
 import struct
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.support.member_fakes import new_member, request_frame
 from zkpy.proto import records as rec
 from zkpy.server.connection import ClientConnection
-from zkpy.server.member import Member
-from zkpy.server.stats import ServerStats
-from zkpy.state.machine import StateMachine
-from zkpy.state.types import StateConfig
 
 OPEN = [rec.ACL(31, rec.Id("world", "anyone"))]
-
-
-class _DurableAtOnce:
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-
-    def commit(self, payloads: list[tuple[int, bytes]],
-               on_done: Callable[[Exception | None], None], inline: bool = False) -> None:
-        self.loop.call_soon(on_done, None)
-
-
-def _frame(xid: int, op: int, body: bytes) -> bytes:
-    b = struct.pack("!ii", xid, op) + body
-    return struct.pack("!i", len(b)) + b
 
 
 async def _session_then_close(port: int) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     body = rec.ConnectRequest(0, 0, 30000, 0, b"\0" * 16).to_bytes()
     writer.write(struct.pack("!i", len(body)) + body)
-    writer.write(_frame(1, 4, rec.GetDataRequest("/", True).to_bytes()))      # a data watch
-    writer.write(_frame(2, 12, rec.GetChildrenRequest("/", True).to_bytes()))  # a child watch
-    writer.write(_frame(3, 1, rec.CreateRequest("/e-", b"", OPEN, 3).to_bytes()))  # ephemeral
+    writer.write(request_frame(1, 4, rec.GetDataRequest("/", True).to_bytes()))      # a data watch
+    writer.write(request_frame(2, 12, rec.GetChildrenRequest("/", True).to_bytes()))  # a child watch
+    writer.write(request_frame(3, 1, rec.CreateRequest("/e-", b"", OPEN, 3).to_bytes()))  # ephemeral
     await writer.drain()
     for _ in range(4):   # connect response + three replies
         n = struct.unpack("!i", await reader.readexactly(4))[0]
@@ -65,11 +47,7 @@ def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
 def test_closed_connections_are_freed_without_the_cyclic_gc(kind: str) -> None:
     loop = _new_loop(kind)
     made: list[weakref.ref[Any]] = []
-    stats = ServerStats()
-    member = Member(StateMachine(StateConfig(secret=1)), loop=loop,
-                    min_session_timeout_ms=4000, max_session_timeout_ms=40000,
-                    max_frame_bytes=1 << 20, txn_log=_DurableAtOnce(loop),
-                    new_connection_stats=lambda c: stats.new_connection(), server_stats=stats)
+    member = new_member(loop)
 
     def factory() -> ClientConnection:
         c = ClientConnection(member)

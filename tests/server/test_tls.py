@@ -159,6 +159,18 @@ def test_subject_dn_is_written_as_zookeeper_writes_it(secure: ServerHandle, pki:
         assert ("x509", DN_DAVE) in whoami(c)
 
 
+def test_addauth_x509_needs_a_client_certificate(secure: ServerHandle, pki: Pki) -> None:
+    with open_session("127.0.0.1", secure.extra["secure_port"],
+                      tls=client_ctx(pki, "alice")) as c:
+        rep = c.auth("x509", b"")
+        assert rep is not None and rep.err == 0
+        assert ("x509", DN_ALICE) in whoami(c)
+    with open_session(secure.host, secure.port) as c:       # the plain port: no certificate
+        rep = c.auth("x509", b"")
+        assert rep is not None and rep.err == -115            # AUTHFAILED, then closed
+        assert c.wait_eof()
+
+
 def test_x509_acl_ids_must_be_distinguished_names(secure: ServerHandle, pki: Pki) -> None:
     with open_session("127.0.0.1", secure.extra["secure_port"],
                       tls=client_ctx(pki, "alice")) as c:

@@ -649,6 +649,13 @@ class StateMachine:
         for path, n in self.tree.walk(ROOT):
             yield SnapshotNode(path, n.data, list(n.acl.acls), stat_of(n))
 
+    def snapshot_rows(self) -> Iterator[tuple[Any, ...]]:
+        """:meth:`iter_nodes` in the row layout :meth:`from_snapshot_rows` reads, without
+        a record per node (what the snapshot writer consumes)."""
+        for path, n in self.tree.walk(ROOT):
+            yield (path, n.data, n.acl.key, n.czxid, n.mzxid, n.ctime, n.mtime, n.version,
+                   n.cver, n.aversion, n.owner, n.pzxid)
+
     @classmethod
     def from_snapshot(cls, config: StateConfig, header: SnapshotHeader,
                       nodes: Iterable[SnapshotNode]) -> StateMachine:

@@ -53,11 +53,9 @@ def _decode_extra(extra: bytes) -> int | None:
 
 
 def _snap_nodes(sm: StateMachine) -> Iterator[SnapNode]:
-    for n in sm.iter_nodes():
-        acl = tuple((a.perms, a.id.scheme or "", a.id.id or "") for a in n.acl)
-        st = n.stat
-        yield SnapNode(n.path, n.data, acl, st.czxid, st.mzxid, st.ctime, st.mtime,
-                       st.version, st.cversion, st.aversion, st.ephemeralOwner, st.pzxid)
+    # A state row has SnapNode's layout (see state_from_image).
+    for row in sm.snapshot_rows():
+        yield SnapNode(*row)
 
 
 def snapshot_image(sm: StateMachine) -> SnapshotImage:

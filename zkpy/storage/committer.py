@@ -94,6 +94,10 @@ class _Base:
 
     def append(self, zxid: int, payload: bytes) -> None:
         check_order(self.last_zxid, zxid)
+        self._buffer(zxid, payload)
+
+    def _buffer(self, zxid: int, payload: bytes) -> None:
+        """append() for a zxid already checked to follow ``last_zxid``."""
         if not self._buf:
             self._first = zxid
         self._buf += encode_record(zxid, payload)
@@ -119,7 +123,7 @@ class _Base:
             self.loop.call_soon(on_done, err)
             return
         for zxid, payload in payloads:
-            self.append(zxid, payload)
+            self._buffer(zxid, payload)
         fut = self.commit(inline)  # type: ignore[attr-defined]
 
         def done(f: asyncio.Future[int]) -> None:

@@ -67,7 +67,6 @@ class MemberRuntime:
         self.exit_code = 0
         self._stop: asyncio.Event | None = None
         self._servers: list[asyncio.AbstractServer] = []
-        self.secure_port: int | None = None  # bound TLS port (secureClientPort=0: any)
         self._frozen_at_zxid = 0
         self._timers: list[asyncio.Task[None]] = []
 
@@ -147,12 +146,7 @@ class MemberRuntime:
         )
         if cfg.client_port is not None:
             host = cfg.client_port_address or None
-            backlog = cfg.client_port_listen_backlog
-            server = await self.loop.create_server(
-                lambda: ClientConnection(member), host=host, port=cfg.client_port,
-                reuse_address=True, backlog=backlog if backlog > 0 else 100)
-            self._servers.append(server)
-            bound = server.sockets[0].getsockname()[1] if server.sockets else cfg.client_port
+            bound = await self._listen(lambda: ClientConnection(member), host, cfg.client_port)
             log.info("serving clients on %s:%d (pid %d)", host or "*", bound, os.getpid())
         if cfg.secure_client_port is not None:
             await self._serve_tls(member)
@@ -188,21 +182,24 @@ class MemberRuntime:
             raise ValueError("secureClientPort is set but no SSL context was given")
         settings = cfg.tls
         host = cfg.secure_client_port_address or None
-        backlog = cfg.client_port_listen_backlog
 
         def tls_ids(ssl_object: Any) -> list[Id] | None:
             return peer_ids(ssl_object, settings)
 
-        server = await self.loop.create_server(
-            lambda: ClientConnection(member, tls_ids=tls_ids), host=host,
-            port=cfg.secure_client_port, ssl=self.ssl_context, reuse_address=True,
-            backlog=backlog if backlog > 0 else 100,
-            ssl_handshake_timeout=settings.handshake_timeout_ms / 1000.0)
-        self._servers.append(server)
-        bound = server.sockets[0].getsockname()[1] if server.sockets else cfg.secure_client_port
-        self.secure_port = bound
+        bound = await self._listen(
+            lambda: ClientConnection(member, tls_ids=tls_ids), host, cfg.secure_client_port,
+            ssl=self.ssl_context, ssl_handshake_timeout=settings.handshake_timeout_ms / 1000.0)
         log.info("serving TLS clients on %s:%d (ssl.clientAuth=%s)", host or "*", bound,
                  settings.client_auth)
+
+    async def _listen(self, factory: Any, host: str | None, port: int, **kw: Any) -> int:
+        """A client listener (clientPortListenBacklog applies to both); the bound port."""
+        backlog = self.cfg.client_port_listen_backlog
+        server = await self.loop.create_server(
+            factory, host=host, port=port, reuse_address=True,
+            backlog=backlog if backlog > 0 else 100, **kw)
+        self._servers.append(server)
+        return int(server.sockets[0].getsockname()[1]) if server.sockets else port
 
     def _after_batch(self) -> None:
         assert self.storage is not None

@@ -25,7 +25,7 @@ from ..proto.opcodes import (
 from .acl import ADMIN, CREATE, DELETE, READ, WRITE, AclCache, AclPolicy
 from .quota import QuotaTracker
 from .sessions import SessionTracker
-from .tree import SPECIAL_PATHS, DataTree, Node, split, ttl_owner, wrap32
+from .tree import SPECIAL_PATHS, DataTree, Node, parent_of, ttl_owner, wrap32
 from .types import Command, MultiResponse, StateConfig
 
 OK = 0
@@ -227,7 +227,7 @@ class Applier:
     def remove_node(self, path: str, node: Node, parent: Node) -> None:
         """Delete a checked node and queue its triggers (delete, reap, session close)."""
         self.tree.delete(path, self.zxid)
-        self.triggers.append((T_DELETED, path, node.acl, split(path)[0], parent.acl))
+        self.triggers.append((T_DELETED, path, node.acl, parent_of(path), parent.acl))
 
     def delete_container(self, op: int, req: Any) -> None:
         raw = req.path

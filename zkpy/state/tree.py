@@ -111,10 +111,6 @@ class Node:
             k = self.kids = Kids(0, self.czxid)
         return k
 
-    def num_children(self) -> int:
-        ch = self.children
-        return len(ch) if ch else 0
-
 
 # undo record tags
 _U_CREATE = 0

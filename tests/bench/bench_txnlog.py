@@ -1,4 +1,5 @@
-"""Group commit strategies compared: inline fdatasync on the loop vs a dedicated fsync thread.
+"""Group commit strategies compared: fdatasync inline on the loop, on a dedicated thread, or
+in the fsync helper process (the default).
 
 Workload: `--writers` closed-loop writers (append one record of `--payload` bytes, wait
 until durable, repeat) plus a read probe: a timer due every `--probe-ms` whose lateness is
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from zkpy.storage.committer import InlineCommitter, ThreadCommitter
+from zkpy.storage.committer import ProcessCommitter, make_committer
 from zkpy.storage.recovery import recover
 from zkpy.storage.snapformat import SnapNode, SnapshotImage
 from zkpy.storage.snapshot import SnapshotTaker, read_snapshot, write_snapshot
@@ -43,7 +44,11 @@ def _pct(xs: list[float], p: float) -> float:
 async def _run(strategy: str, d: Path, seconds: float, writers: int, size: int, probe_ms: float) -> dict[str, float]:
     loop = asyncio.get_running_loop()
     log = TxnLog(d, 0)
-    c = InlineCommitter(log, loop) if strategy == "inline" else ThreadCommitter(log, loop)
+    c = make_committer(log, loop, strategy)
+    if isinstance(c, ProcessCommitter):  # measure the helper, not its start-up
+        c.start_helper()
+        while not c.helper_ready:
+            await asyncio.sleep(0.01)
     payload = b"x" * size
     state = {"zxid": 0, "scheduled": False, "stop": False}
     write_lat: list[float] = []
@@ -143,7 +148,7 @@ def run(seconds: float, writers: int, size: int, probe_ms: float, base: str | No
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     out = []
-    for strategy in ("inline", "thread"):
+    for strategy in ("inline", "thread", "process"):
         d = Path(tempfile.mkdtemp(prefix="zkpy-bench-", dir=base))
         try:
             out.append((strategy, asyncio.run(_run(strategy, d, seconds, writers, size, probe_ms))))

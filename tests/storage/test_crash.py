@@ -68,7 +68,7 @@ def _run_until_killed(d: Path, strategy: str, rng: random.Random) -> tuple[int, 
     return start, acked
 
 
-@pytest.mark.parametrize("strategy", ["thread", "inline"])
+@pytest.mark.parametrize("strategy", ["process", "thread", "inline"])
 def test_sigkill_never_loses_acknowledged_writes(tmp_path: Path, strategy: str) -> None:
     rng = random.Random(1234)
     acked_max = 0

@@ -36,7 +36,7 @@ async def _member(d: Path, toy: Toy, n: int, start: int, strategy: str) -> Stora
     return st
 
 
-@pytest.mark.parametrize("strategy", ["thread", "inline"])
+@pytest.mark.parametrize("strategy", ["process", "thread", "inline"])
 def test_storage_commit_snapshot_restart(tmp_path: Path, strategy: str) -> None:
     live = Toy()
     asyncio.run(_member(tmp_path, live, 100, 0, strategy))

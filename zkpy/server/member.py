@@ -228,8 +228,8 @@ class Member:
             self._apply_batch(batch)
             return
         # One write and no reads since the last batch: a lone synchronous writer, whom the
-        # fsync thread's two wake-ups would only delay. Otherwise reads keep flowing while
-        # the thread syncs.
+        # round trip to the fsync helper would only delay. Otherwise reads keep flowing
+        # while the helper syncs.
         inline = len(payloads) == 1 and not self.reads_seen
         self.reads_seen = False
         self.txn_log.commit(payloads, lambda err: self._durable(batch, err), inline)

@@ -7,7 +7,8 @@ Modules (one job each):
     layout      file names, listing, directory fsync, zxid continuity rule
     logformat   segment/record format and the damage-classifying segment scanner
     txnlog      TxnLog: append-only, preallocated segments, one fdatasync per batch
-    committer   group commit for asyncio: ThreadCommitter (default) / InlineCommitter
+    committer   group commit for asyncio: ProcessCommitter (default) / Thread / Inline
+    fsyncd      the fsync helper process ProcessCommitter starts
     logreader   records after a zxid across segments, continuity checked
     snapformat  snapshot encoding (tree, ACLs, sessions, digest; CRC trailer)
     snapshot    durable write, validity, SnapshotTaker (forked writer)

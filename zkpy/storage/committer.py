@@ -1,6 +1,6 @@
 """Group commit for the asyncio runtime: append per request, one fdatasync per batch.
 
-Interface (both implementations, loop thread only)::
+Interface (every implementation, loop thread only)::
 
     c.append(zxid, payload)        # buffer one record (cheap: encode + bytearray +=)
     fut = c.commit()               # once per loop turn: Future[int] -> durable zxid
@@ -13,54 +13,63 @@ later commit fails at once) because zxids after the failed batch cannot be writt
 without a gap: the runtime must stop taking writes and restart the member (recovery
 then reads exactly what is durable). Never acknowledge a write before its future is done.
 
-Two strategies:
+Three strategies:
 
-* ThreadCommitter (default): a dedicated fsync thread, woken directly through a
+* ProcessCommitter (default): the loop writes the batch (into the page cache) and a
+  helper process (fsyncd.py) fdatasyncs it; the reply arrives as a readable socket.
+* ThreadCommitter: a dedicated fsync thread, woken directly through a
   threading.Condition (no executor round trip), writes and fdatasyncs the batch and
-  resolves the futures with loop.call_soon_threadsafe. While it syncs, the loop keeps
-  answering reads and buffers the next batch; the thread takes everything queued at once
-  (batches pile up into one fsync under load).
+  resolves the futures with loop.call_soon_threadsafe.
 * InlineCommitter: write + fdatasync right on the loop thread inside commit(); the loop
   is blocked for the fsync, so reads wait behind it.
 
-Measured with tests/bench/bench_txnlog.py on the dev VM (2 vCPU shared with other
-work, ext4 on a virtio disk where fdatasync takes ~0.2 ms, uvloop, 100-byte records,
-N closed-loop writers each waiting for durability, plus a client thread timing a 1-byte
-echo served by a loop reader callback every 1 ms = what a read would wait):
+With the helper and the thread the loop keeps answering reads and buffering the next
+batch while a batch syncs, and batches pile up into one fsync under load. Measured with
+tests/bench/bench_txnlog.py on the dev VM (2 vCPU shared with other work, ext4 on a
+virtio disk where fdatasync takes ~0.15 ms, uvloop, 100-byte records, N closed-loop
+writers each waiting for durability, plus a timer every 1 ms whose lateness is what a
+read would wait):
 
-    python tests/bench/bench_txnlog.py --seconds 4 --uvloop --writers 0 1 8 64 256
+    python tests/bench/bench_txnlog.py --seconds 3 --uvloop --writers 1 8 64 256
 
     writers strategy  writes/s  write p50/p99 ms  read rtt p50/p99 ms
-      0     inline          -         -             0.04 / 0.17
-      0     thread          -         -             0.04 / 0.13
-      1     inline       4278     0.22 / 0.46       0.17 / 0.52
-      1     thread       2412     0.36 / 1.47       0.08 / 0.81
-      8     inline      22300     0.31 / 1.12       0.25 / 1.68
-      8     thread      15598     0.46 / 1.41       0.05 / 0.38
-     64     inline      74299     0.82 / 2.30       0.66 / 2.71
-     64     thread      72295     0.80 / 2.70       0.05 / 1.00
-    256     inline     153374     1.63 / 3.57       1.66 / 3.63
-    256     thread     140726     1.73 / 4.45       0.14 / 1.30
+      1     inline       7024     0.12 / 0.31       0.10 / 0.34
+      1     thread       3646     0.25 / 0.51       0.04 / 0.24
+      1     process      3746     0.25 / 0.57       0.02 / 0.24
+      8     inline      41867     0.17 / 0.39       0.14 / 0.48
+      8     thread      26348     0.28 / 0.57       0.03 / 0.20
+      8     process     27743     0.27 / 0.56       0.02 / 0.21
+    256     inline     225271     1.14 / 1.77       1.16 / 2.19
+    256     thread     194861     1.34 / 2.11       0.13 / 1.03
+    256     process    202727     1.26 / 2.27       0.13 / 1.00
 
-Default: ThreadCommitter. Under write load it keeps reads flowing -- read p50 stays at
-0.05-0.14 ms instead of growing to the loop-turn length (0.25-1.7 ms inline, since an
-inline fdatasync blocks every read queued behind it) and read p99 is 2.8-4x lower -- at
-equal write throughput from 64 outstanding writes up (the 8x32 bench shape is 256). Its
-cost is two cross-thread wake-ups per batch (~0.14 ms here), which shows only when few
-writes are outstanding: 1-8 writers get 0.56-0.70x inline's throughput. A deployment
-dominated by a single synchronous writer can pick InlineCommitter
-(make_committer(..., strategy="inline")); and the member asks ThreadCommitter to sync a
-lone write inline when nothing else waits (commit(inline=True): one write, no read since
-the last batch, thread idle), which gives a single synchronous writer inline's latency
-without the stall for anyone else. On disks with slower fsync (1-10 ms) the
-inline stall, and so the thread's advantage for reads, grows proportionally. (The
-DESIGN.md probe that favoured inline compared against a thread-POOL round trip,
-~150 us, not a dedicated thread woken through a Condition.)
+Inline blocks every read queued behind an fdatasync (read p99 2-5x higher under write
+load, and proportionally worse on disks where fsync takes 1-10 ms); the other two keep
+reads flowing at the cost of two wake-ups per batch, which shows only when few writes
+are outstanding. That micro-benchmark does almost no Python work per write, so thread
+and process tie there. In the real server they do not: the loop thread is busy with
+Python, and every GIL hand-over to and from the fsync thread (after its wake-up, its
+pwrite and its fdatasync) makes the loop give up the GIL and wait to be scheduled back.
+zkload set 8x32 against `zkpy server`, the two alternated five times (medians):
+thread 58.9k writes/s at 16.4 us server CPU per write, process 63.1k at 13.4 us (the
+helper itself uses ~12% of a core). So the helper is the default; the thread and inline
+strategies stay for comparison (make_committer(strategy=...), bench_txnlog.py).
+
+The member asks for an inline sync of a lone write when nothing else waits
+(commit(inline=True): one write, no read since the last batch, nothing in flight),
+which gives a single synchronous writer inline's latency without the stall for anyone
+else. (The DESIGN.md probe that favoured inline compared against a thread-POOL round
+trip, ~150 us, not a dedicated thread woken through a Condition.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import socket
+import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -68,7 +77,11 @@ from dataclasses import dataclass, field
 
 from .errors import StorageError
 from .logformat import encode_record
-from .txnlog import TxnLog, check_order
+from .txnlog import TxnLog, WriteMark, check_order
+
+log = logging.getLogger("zkpy.storage")
+
+_FSYNCD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fsyncd.py")
 
 
 @dataclass(slots=True)
@@ -292,6 +305,227 @@ class ThreadCommitter(_Base):
         self.log.close()
 
 
+class ProcessCommitter(_Base):
+    """fdatasync in a helper process (fsyncd.py); the loop writes the batch itself.
+
+    The loop pwrite()s each batch into the page cache (microseconds), asks the helper to
+    fdatasync, and resolves the batch's futures when the helper's reply makes the socket
+    readable. One request is outstanding at a time (a new one only when the segment
+    changed), so batches that arrive during an fdatasync are covered by the next one.
+    Batches resolve in order; a failed write fails after the batches written before it.
+
+    The helper is started the first time a batch cannot be synced inline (see
+    ThreadCommitter.commit: a lone write with nothing else waiting is written and synced
+    right on the loop, which is quickest for it); until the helper says it is ready, and
+    with forceSync=no, batches are written and synced on the loop. A helper that cannot
+    be started leaves the committer syncing on the loop (with a warning); one that dies
+    later makes it fail like a failed fdatasync (what it had in flight is not known to
+    be durable).
+    """
+
+    def __init__(self, log: TxnLog, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        super().__init__(log, loop)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+        self._ready = False
+        self._spawn_failed = False
+        self._seq = 0
+        self._replied = 0        # last request seq the helper answered
+        self._sent_generation = 0  # the segment whose descriptor the helper holds
+        # Written batches in order: (request seq or 0 = not requested yet, mark, futures,
+        # a write error to report in turn or None).
+        self._pipeline: deque[tuple[int, WriteMark | None, list[asyncio.Future[int]],
+                                    StorageError | None]] = deque()
+        self._waiters: list[tuple[int, asyncio.Future[int]]] = []
+
+    # -- the loop side -------------------------------------------------------------------
+    def commit(self, inline: bool = False) -> asyncio.Future[int]:
+        if self._failed is not None and not self._pipeline:
+            return self._done_future(None, self._failed)
+        batch = self._take()
+        fut: asyncio.Future[int] = self.loop.create_future()
+        if batch is None:
+            if self._pipeline:
+                self._waiters.append((self.last_zxid, fut))
+            else:
+                fut.set_result(self.log.durable_zxid)
+            return fut
+        if self._failed is not None:  # batches before the failure are still in flight
+            self._pipeline.append((0, None, [fut], self._failed))
+            return fut
+        if not self._pipeline and (inline or not self._ready or not self.log.force_sync):
+            if not inline and not self._ready and self.log.force_sync:
+                self.start_helper()
+            return self._write_here(batch)
+        try:
+            if batch.roll:
+                self.log.roll()
+            mark = self.log.write_unsynced(batch.data, batch.first, batch.last)
+        except StorageError as e:
+            self._failed = e
+            if self._pipeline:
+                self._pipeline.append((0, None, [fut], e))
+            else:
+                fut.set_exception(e)
+            return fut
+        self._pipeline.append((0, mark, [fut], None))
+        if self._replied == self._seq or self.log.generation != self._sent_generation:
+            self._request()
+        return fut
+
+    def _request(self) -> None:
+        """Ask the helper to sync everything written so far."""
+        assert self._sock is not None
+        self._seq += 1
+        anc = []
+        if self.log.generation != self._sent_generation:
+            # A new segment (its fd number may be the old one's): send the descriptor.
+            fd = self.log.fd
+            anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd.to_bytes(4, sys.byteorder))]
+            self._sent_generation = self.log.generation
+        for i in range(len(self._pipeline) - 1, -1, -1):  # the not-yet-requested tail
+            seq, mark, futures, exc = self._pipeline[i]
+            if seq:
+                break
+            self._pipeline[i] = (self._seq, mark, futures, exc)
+        try:
+            self._sock.sendmsg([self._seq.to_bytes(8, "big")], anc)
+        except OSError as e:
+            self._helper_lost(f"cannot reach the fsync helper: {e}")
+
+    def _on_readable(self) -> None:
+        assert self._sock is not None
+        try:
+            msg = self._sock.recv(12)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            msg = b""
+            reason = f"fsync helper connection failed: {e}"
+        else:
+            reason = "the fsync helper exited"
+        if len(msg) != 12:
+            self._helper_lost(reason)
+            return
+        seq = int.from_bytes(msg[:8], "big")
+        err = int.from_bytes(msg[8:], "big")
+        if seq == 0:
+            self._ready = True
+            return
+        if err:
+            exc = StorageError("fdatasync txn log (log now unusable)", str(self.log.current_segment),
+                               OSError(err, os.strerror(err)))
+            self.log.poison(exc)
+            self._fail_all(exc)
+            return
+        self._replied = seq
+        self.batches += 1
+        self._resolve_through(seq)
+        if self._failed is None and self._pipeline and self._pipeline[-1][0] == 0:
+            self._request()  # batches written during that fdatasync
+
+    def _resolve_through(self, seq: int) -> None:
+        done: list[asyncio.Future[int]] = []
+        pipe = self._pipeline
+        while pipe and pipe[0][3] is None and 0 < pipe[0][0] <= seq:
+            _, mark, futures, _ = pipe.popleft()
+            assert mark is not None
+            self.log.mark_durable(mark)
+            done += futures
+        durable = self.log.durable_zxid
+        for f in done:
+            if not f.done():
+                f.set_result(durable)
+        while pipe and pipe[0][3] is not None:  # a write that failed after those
+            _, _, futures, exc = pipe.popleft()
+            for f in futures:
+                if not f.done():
+                    f.set_exception(exc)
+        if self._waiters:
+            keep = []
+            for z, f in self._waiters:
+                if self._failed is not None and not pipe:
+                    f.set_exception(self._failed)
+                elif z <= durable:
+                    f.set_result(durable)
+                else:
+                    keep.append((z, f))
+            self._waiters = keep
+
+    def _fail_all(self, exc: StorageError) -> None:
+        self._failed = exc
+        futures = [f for _, _, fs, _ in self._pipeline for f in fs]
+        futures += [f for _, f in self._waiters]
+        self._pipeline.clear()
+        self._waiters = []
+        for f in futures:
+            if not f.done():
+                f.set_exception(exc)
+        self._close_helper()
+
+    def _helper_lost(self, reason: str) -> None:
+        if not self._ready:  # it never came up: keep syncing on the loop
+            log.warning("%s before it was ready; the txn log is synced on the event loop", reason)
+            self._spawn_failed = True
+            self._close_helper()
+            return
+        self._fail_all(StorageError("fsync helper", str(self.log.dir), OSError(0, reason)))
+
+    # -- the helper process --------------------------------------------------------------
+    def start_helper(self) -> None:
+        """Start the helper now (commit() starts it when first needed)."""
+        if self._proc is not None or self._spawn_failed:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", _FSYNCD, str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL)
+        except OSError as e:
+            log.warning("cannot start the fsync helper (%s); the txn log is synced on the "
+                        "event loop", e)
+            self._spawn_failed = True
+            ours.close()
+            return
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._sock = ours
+        self.loop.add_reader(ours.fileno(), self._on_readable)
+
+    def _close_helper(self) -> None:
+        """Close our end (the helper exits on end of stream) and reap it."""
+        self._ready = False
+        if self._sock is not None:
+            self.loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    @property
+    def helper_pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def helper_ready(self) -> bool:
+        return self._ready
+
+    async def aclose(self) -> None:
+        """Wait for what is in flight, stop the helper, close the log."""
+        pending = [f for _, _, fs, _ in self._pipeline for f in fs]
+        if pending:
+            await asyncio.wait(pending)
+        self._close_helper()
+        self.log.close()
+
+
 def _merge(work: list[_Batch]) -> list[list[_Batch]]:
     """Consecutive batches become one write + one fsync unless a roll separates them."""
     groups: list[list[_Batch]] = []
@@ -303,16 +537,19 @@ def _merge(work: list[_Batch]) -> list[list[_Batch]]:
     return groups
 
 
-GroupCommitter = ThreadCommitter
+GroupCommitter = ProcessCommitter
 """The default strategy (see the measurements above)."""
 
-Committer = InlineCommitter | ThreadCommitter
+Committer = InlineCommitter | ThreadCommitter | ProcessCommitter
 
 
 def make_committer(
-    log: TxnLog, loop: asyncio.AbstractEventLoop | None = None, strategy: str = "thread"
+    log: TxnLog, loop: asyncio.AbstractEventLoop | None = None, strategy: str = "process"
 ) -> Committer:
-    """`strategy`: "thread" (default, fsync on a dedicated thread) or "inline"."""
+    """`strategy`: "process" (default, fsync in a helper process), "thread" (fsync on a
+    dedicated thread) or "inline" (fsync on the loop)."""
+    if strategy == "process":
+        return ProcessCommitter(log, loop)
     if strategy == "thread":
         return ThreadCommitter(log, loop)
     if strategy == "inline":

@@ -68,7 +68,7 @@ class Storage:
         snap_size_limit_bytes: int = DEFAULT_SNAP_SIZE_LIMIT_BYTES,
         prealloc_bytes: int = DEFAULT_PREALLOC_BYTES,
         force_sync: bool = True,
-        strategy: str = "thread",
+        strategy: str = "process",
     ) -> tuple[Storage, RecoveryResult]:
         """Recover (raises CorruptHistoryError / StorageError), then open the log for appends."""
         loop = loop or asyncio.get_running_loop()

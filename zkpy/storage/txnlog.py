@@ -1,7 +1,9 @@
 """The txn log writer: append-only segments, preallocated, one fdatasync per batch.
 
 Single-threaded object: either the event loop thread (inline group commit) or the
-dedicated fsync thread (threaded group commit) calls `write_batch`; see committer.py.
+dedicated fsync thread (threaded group commit) calls `write_batch`; the process committer
+splits it: the loop calls `write_unsynced`, the fsync helper process fdatasyncs the
+segment, and the loop calls `mark_durable`; see committer.py.
 
 Failure rules (never report durable what is not):
 
@@ -23,6 +25,7 @@ import errno
 import logging
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import StorageError
 from .layout import TMP_SUFFIX, ensure_dir, follows, fsync_dir, log_name, version_dir
@@ -32,6 +35,14 @@ log = logging.getLogger("zkpy.storage.txnlog")
 
 DEFAULT_PREALLOC_BYTES = 64 * 1024 * 1024  # ZooKeeper preAllocSize default (65536 KB)
 _PREALLOC_SLACK_BYTES = 4096  # extend when a batch would come within 4 KiB of the end
+
+
+class WriteMark(NamedTuple):
+    """Where a batch written without fdatasync ends: its segment and offset, its last zxid."""
+
+    generation: int
+    end: int
+    last_zxid: int
 
 
 class TxnLog:
@@ -61,7 +72,9 @@ class TxnLog:
         self._fd = -1
         self._path: Path | None = None
         self._durable_end = 0  # file offset after the last durable record
+        self._end = 0  # file offset after the last record written (durable or not)
         self._written_end = 0  # furthest offset a (possibly failed) write reached
+        self._generation = 0  # +1 per segment opened (tells a WriteMark's segment)
         self._alloc_end = 0  # file size after preallocation
         self._roll_requested = False
         self._poisoned: StorageError | None = None
@@ -98,25 +111,55 @@ class TxnLog:
     # -- the batch primitive (used by both committers) -----------------------------------
     def write_batch(self, data: bytes | bytearray, first_zxid: int, last_zxid: int) -> None:
         """Write encoded records [first_zxid..last_zxid] and make them durable, or raise."""
+        if not data:
+            if self._poisoned is not None:
+                raise self._poisoned
+            return
+        mark = self.write_unsynced(data, first_zxid, last_zxid)
+        self._sync()
+        self.mark_durable(mark)
+
+    def write_unsynced(self, data: bytes | bytearray, first_zxid: int,
+                       last_zxid: int) -> WriteMark:
+        """Write encoded records after the last ones written, without fdatasync; the
+        caller makes them durable (an fdatasync of `fd`) and then calls mark_durable."""
         if self._poisoned is not None:
             raise self._poisoned
-        if not data:
-            return
         if self._fd < 0 or self._roll_requested or (
-            self.segment_max_bytes and self._durable_end >= self.segment_max_bytes
+            self.segment_max_bytes and self._end >= self.segment_max_bytes
         ):
             self._open_segment(first_zxid)
         assert self._path is not None
-        start = self._durable_end
+        start = self._end
         end = start + len(data)
         if end + _PREALLOC_SLACK_BYTES > self._alloc_end:
             self._preallocate(end + _PREALLOC_SLACK_BYTES)
         self._write_all(data, start)
-        self._sync()
-        self._durable_end = end
-        self.durable_zxid = last_zxid
+        self._end = end
         if self.last_zxid < last_zxid:
             self.last_zxid = last_zxid
+        return WriteMark(self._generation, end, last_zxid)
+
+    def mark_durable(self, mark: WriteMark) -> None:
+        """Records up to ``mark`` are on disk (their segment was fdatasynced)."""
+        if mark.generation == self._generation and mark.end > self._durable_end:
+            self._durable_end = mark.end
+        if mark.last_zxid > self.durable_zxid:
+            self.durable_zxid = mark.last_zxid
+
+    def poison(self, err: StorageError) -> None:
+        """An fdatasync of this log failed elsewhere (the fsync helper): refuse all use."""
+        self._poisoned = err
+
+    @property
+    def fd(self) -> int:
+        """The open segment's descriptor (-1 before the first write)."""
+        return self._fd
+
+    @property
+    def generation(self) -> int:
+        """+1 per segment opened: tells segments apart (a new one may reuse the fd number)."""
+        return self._generation
 
     def discard_unsynced(self) -> None:
         """Give up a failed batch: zero what it may have written, forget buffered records."""
@@ -127,6 +170,7 @@ class TxnLog:
             self._write_all(zeros, self._durable_end)
             self._sync()
             self._written_end = self._durable_end
+        self._end = self._durable_end
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -167,7 +211,8 @@ class TxnLog:
                 raise
             raise StorageError("create log segment", str(path), e) from e
         self._path = path
-        self._durable_end = self._written_end = len(header)
+        self._durable_end = self._end = self._written_end = len(header)
+        self._generation += 1
         self._roll_requested = False
 
     def _preallocate(self, need: int) -> None:

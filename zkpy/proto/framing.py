@@ -39,23 +39,31 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[bytes]:
         buf = self._buf
-        buf += data
+        # Nothing held back (the usual case): cut the frames straight out of ``data``
+        # (bytes slices: one copy each) and keep only an incomplete tail.
+        src: bytes | bytearray = data
+        if buf:
+            buf += data
+            src = buf
         frames: list[bytes] = []
         off = 0
-        n = len(buf)
+        n = len(src)
         limit = self.max_frame_bytes
         unpack = INT32.unpack_from
         while n - off >= 4:
-            (length,) = unpack(buf, off)
+            (length,) = unpack(src, off)
             if length < 0 or length > limit:
                 raise FrameTooLarge(length, limit)
             end = off + 4 + length
             if end > n:
                 break
-            frames.append(bytes(buf[off + 4:end]))
+            frames.append(bytes(src[off + 4:end]))
             off = end
-        if off:
-            del buf[:off]
+        if src is buf:
+            if off:
+                del buf[:off]
+        elif off < n:
+            buf += data[off:] if off else data
         return frames
 
     @property

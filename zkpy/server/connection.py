@@ -43,6 +43,7 @@ log = logging.getLogger("zkpy.server.connection")
 _REQ_HDR = struct.Struct("!ii")
 _REPLY_HDR = struct.Struct("!iqi")
 _LEN = struct.Struct("!i")
+_LEN_REPLY_HDR = struct.Struct("!iiqi")  # frame length + reply header
 # Notification header: xid -1, zxid -1 (3.8 sends -1), err 0.
 _EVENT_HDR = _REPLY_HDR.pack(-1, -1, 0)
 
@@ -92,10 +93,11 @@ class ClientConnection(asyncio.Protocol):
         self.handshaking = False        # ConnectRequest received, response pending
         self.closing = False
         self.read_only_byte: bool | None = None
-        self._out: list[bytes] = []
+        self._out: list[bytes | bytearray] = []
         self._waiting: deque[tuple[Any, ...]] = deque()
         self._held_frames: list[bytes] = []   # frames that arrived during the handshake
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._now_ms = 0  # wall clock of the current read (member.touch): the writes' time
         self.stats = member.new_connection_stats(self)
 
     # ------------------------------------------------------------ asyncio events
@@ -171,7 +173,7 @@ class ClientConnection(asyncio.Protocol):
                 else:
                     self._held_frames.extend(rest)
             return
-        member.touch(self)
+        self._now_ms = member.touch(self)
         state = member.state
         out = self._out
         st = self.stats
@@ -246,7 +248,7 @@ class ClientConnection(asyncio.Protocol):
         if op in COMMAND_OPS:
             self._waiting.append((_INFLIGHT, xid, op))
             # The log keeps the request's own bytes: they decode to ``req`` again.
-            member.submit_request(self, xid, op, req, fr[8:end])
+            member.submit_request(self, xid, op, req, fr[8:end], self._now_ms)
             return
         if op == OpCode.SYNC:
             self._waiting.append((_INFLIGHT, xid, op))
@@ -347,14 +349,15 @@ class ClientConnection(asyncio.Protocol):
 
     # ------------------------------------------------------------ replies
 
-    def _write_reply(self, out: list[bytes], xid: int, zxid: int, err: int,
+    def _write_reply(self, out: list[bytes | bytearray], xid: int, zxid: int, err: int,
                      resp: Record | Any | None) -> None:
         if resp is None or err:
-            out.append(b"\x00\x00\x00\x10" + _REPLY_HDR.pack(xid, zxid, err))
+            out.append(_LEN_REPLY_HDR.pack(16, xid, zxid, err))
         else:
-            body = bytearray(_REPLY_HDR.pack(xid, zxid, err))
-            resp.encode(body)
-            out.append(_LEN.pack(len(body)) + body)
+            frame = bytearray(_LEN_REPLY_HDR.pack(0, xid, zxid, err))
+            resp.encode(frame)
+            _LEN.pack_into(frame, 0, len(frame) - 4)
+            out.append(frame)
         self.stats.packets_sent += 1
 
     def send_event(self, ev: rec.WatcherEvent) -> None:
@@ -377,7 +380,9 @@ class ClientConnection(asyncio.Protocol):
             log.error("out-of-order completion xid %d (expected %r)", xid, head)
         self._write_reply(self._out, xid, zxid, err, resp)
         self.stats.note_write(op, xid, zxid)
-        self._drain_held()
+        w = self._waiting
+        if w and w[0][0] == _HELD:
+            self._drain_held()
         self.member.mark_dirty(self)
 
     def _drain_held(self) -> None:

@@ -134,10 +134,14 @@ class Member:
         conn.close_after_flush()
         return True
 
-    def touch(self, conn: ClientConnection) -> None:
+    def touch(self, conn: ClientConnection) -> int:
+        """Packets arrived on ``conn``: renew its session. Returns the wall clock (ms)
+        used, which is also the time of the writes in those packets."""
+        now = wall_ms()
         sid = conn.conn.session_id
         if sid:
-            self.state.touch(sid, wall_ms())
+            self.state.touch(sid, now)
+        return now
 
     def mark_dirty(self, conn: ClientConnection) -> None:
         self._dirty.add(conn)
@@ -193,8 +197,9 @@ class Member:
     # ------------------------------------------------------------ the write pipeline
 
     def submit_request(self, conn: ClientConnection, xid: int, op: int, req: Any,
-                       raw: bytes | None = None) -> None:
-        cmd = self.state.command(conn.conn, op, req, xid, wall_ms(), raw)
+                       raw: bytes | None = None, now_ms: int | None = None) -> None:
+        cmd = self.state.command(conn.conn, op, req, xid, wall_ms() if now_ms is None else now_ms,
+                                 raw)
         self._enqueue(cmd, (conn, xid, op, None))
 
     def submit_sync(self, conn: ClientConnection, xid: int, req: rec.SyncRequest) -> None:

@@ -76,7 +76,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import StorageError
-from .logformat import encode_record
+from .logformat import encode_record, encode_records
 from .txnlog import TxnLog, WriteMark, check_order
 
 log = logging.getLogger("zkpy.storage")
@@ -107,10 +107,6 @@ class _Base:
 
     def append(self, zxid: int, payload: bytes) -> None:
         check_order(self.last_zxid, zxid)
-        self._buffer(zxid, payload)
-
-    def _buffer(self, zxid: int, payload: bytes) -> None:
-        """append() for a zxid already checked to follow ``last_zxid``."""
         if not self._buf:
             self._first = zxid
         self._buf += encode_record(zxid, payload)
@@ -129,14 +125,19 @@ class _Base:
         prev = self.last_zxid
         try:  # check the whole batch first: a refused batch must leave nothing buffered
             for zxid, _ in payloads:
-                check_order(prev, zxid)
+                if zxid != prev + 1:  # +1 always follows; anything else is checked
+                    check_order(prev, zxid)
                 prev = zxid
         except ValueError as e:  # out-of-order zxid: a caller bug, never acknowledge
             err = StorageError("append to txn log", str(self.log.dir), OSError(0, str(e)))
             self.loop.call_soon(on_done, err)
             return
-        for zxid, payload in payloads:
-            self._buffer(zxid, payload)
+        if payloads:
+            if not self._buf:
+                self._first = payloads[0][0]
+            encode_records(self._buf, payloads)
+            self.last_zxid = prev
+            self.records += len(payloads)
         fut = self.commit(inline)  # type: ignore[attr-defined]
 
         def done(f: asyncio.Future[int]) -> None:

@@ -120,7 +120,8 @@ class _Base:
         self, payloads: list[tuple[int, bytes]], on_done: Callable[[StorageError | None], None],
         inline: bool = False,
     ) -> None:
-        """append() each (zxid, payload), commit(), then on_done(None | error) on the loop.
+        """append() each (zxid, payload), commit(), then on_done(None | error) on the loop:
+        before returning if the batch was synced inline, else once it is durable.
         ``inline``: the caller sees no other work waiting (see ThreadCommitter.commit)."""
         prev = self.last_zxid
         try:  # check the whole batch first: a refused batch must leave nothing buffered
@@ -144,7 +145,10 @@ class _Base:
             exc = f.exception()
             on_done(exc if isinstance(exc, StorageError) else None)
 
-        fut.add_done_callback(done)
+        if fut.done():  # synced inline: answer now, not one loop turn later
+            done(fut)
+        else:
+            fut.add_done_callback(done)
 
     def _take(self) -> _Batch | None:
         if not self._buf:

@@ -91,8 +91,9 @@ class Storage:
     ) -> None:
         """Group-commit one batch; on_done(None) once durable, on_done(err) if it never will be.
         ``inline``: nothing else waits for the loop, so syncing on it costs nobody anything."""
-        self.committer.commit_batch(payloads, on_done, inline)
+        # Counted first: a batch synced inline calls on_done (and so after_apply) right away.
         self._due = self.policy.record(len(payloads), sum(len(p) for _, p in payloads))
+        self.committer.commit_batch(payloads, on_done, inline)
 
     _due = False
 

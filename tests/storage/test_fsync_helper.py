@@ -261,3 +261,30 @@ def test_helper_protocol_coalesces_queued_requests(tmp_path: Path) -> None:
         proc.wait(10)
         os.close(seg)
     assert proc.returncode == 0
+
+
+def test_on_done_runs_in_commit_order_when_an_inline_batch_overtakes(tmp_path: Path) -> None:
+    """A batch synced inline while the previous batch's future is resolved but its
+    callback has not run yet must not be answered first (replies would leave out of
+    order: the C client drops the connection)."""
+    order: list[str] = []
+
+    async def main() -> None:
+        c = await _ready(TxnLog(tmp_path, 0, prealloc_bytes=SMALL_PREALLOC))
+        real = c._resolve_through
+
+        def resolve_then_commit_inline(seq: int) -> None:
+            real(seq)  # b1's future is done; its on_done is only scheduled
+            c.commit_batch([(2, b"b2")], lambda e: order.append("b2"), inline=True)
+
+        c._resolve_through = resolve_then_commit_inline  # type: ignore[method-assign]
+        c.commit_batch([(1, b"b1")], lambda e: order.append("b1"))
+        for _ in range(500):
+            if len(order) == 2:
+                break
+            await asyncio.sleep(0.01)
+        await c.aclose()
+
+    asyncio.run(main())
+    assert order == ["b1", "b2"]
+    assert [z for z, _ in read_all(tmp_path)] == [1, 2]

@@ -104,6 +104,7 @@ class _Base:
         self._failed: StorageError | None = None
         self.batches = 0  # fsyncs done (for metrics)
         self.records = 0
+        self._unanswered = 0  # commit_batch calls whose on_done has not run yet
 
     def append(self, zxid: int, payload: bytes) -> None:
         check_order(self.last_zxid, zxid)
@@ -120,8 +121,9 @@ class _Base:
         self, payloads: list[tuple[int, bytes]], on_done: Callable[[StorageError | None], None],
         inline: bool = False,
     ) -> None:
-        """append() each (zxid, payload), commit(), then on_done(None | error) on the loop:
-        before returning if the batch was synced inline, else once it is durable.
+        """append() each (zxid, payload), commit(), then on_done(None | error) on the loop,
+        in commit order: before returning if the batch was synced inline and no earlier
+        on_done is pending, else once it is durable.
         ``inline``: the caller sees no other work waiting (see ThreadCommitter.commit)."""
         prev = self.last_zxid
         try:  # check the whole batch first: a refused batch must leave nothing buffered
@@ -142,12 +144,16 @@ class _Base:
         fut = self.commit(inline)  # type: ignore[attr-defined]
 
         def done(f: asyncio.Future[int]) -> None:
+            self._unanswered -= 1
             exc = f.exception()
             on_done(exc if isinstance(exc, StorageError) else None)
 
-        if fut.done():  # synced inline: answer now, not one loop turn later
-            done(fut)
+        self._unanswered += 1
+        if fut.done() and self._unanswered == 1:
+            done(fut)  # synced inline, nothing before it unanswered: now, not a turn later
         else:
+            # Future callbacks run in the order futures resolved: batches stay in order
+            # even when an earlier batch's future is resolved but its callback not yet run.
             fut.add_done_callback(done)
 
     def _take(self) -> _Batch | None:

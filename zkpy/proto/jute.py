@@ -233,7 +233,7 @@ def _compile(cls: type[Record]) -> None:
     fields = cls.FIELDS
     names = [n for n, _ in fields]
     ns: dict[str, Any] = {
-        "MalformedRecord": MalformedRecord, "struct": struct,
+        "MalformedRecord": MalformedRecord, "struct": struct, "INT32": INT32,
         "read_buffer": read_buffer, "read_ustring": read_ustring,
         "write_buffer": write_buffer, "write_ustring": write_ustring,
     }
@@ -269,12 +269,25 @@ def _compile(cls: type[Record]) -> None:
             enc.append(f"    out += _S{gi}.pack({', '.join('self.' + n for n in fnames)})")
         else:
             n, t = spec  # type: ignore[misc]
-            if t == BUFFER:
-                dec.append(f"    f_{n}, off = read_buffer(buf, off)")
-                enc.append(f"    write_buffer(out, self.{n})")
-            elif t == USTRING:
-                dec.append(f"    f_{n}, off = read_ustring(buf, off)")
-                enc.append(f"    write_ustring(out, self.{n})")
+            if t in (BUFFER, USTRING):
+                # read_buffer / read_ustring written out in place: requests are decoded
+                # on the hot path, and two calls per path+data record are measurable.
+                what, value = (("buffer", "bytes(buf[off:end])") if t == BUFFER
+                               else ("string", "str(buf[off:end], 'utf-8')"))
+                dec += [
+                    "    (n,) = INT32.unpack_from(buf, off)",
+                    "    off += 4",
+                    "    if n < 0:",
+                    f"      f_{n} = None",
+                    "    else:",
+                    "      end = off + n",
+                    "      if end > len(buf):",
+                    f"        raise MalformedRecord(f'{what} length {{n}} exceeds the "
+                    "{len(buf) - off} bytes left')",
+                    f"      f_{n} = {value}",
+                    "      off = end",
+                ]
+                enc.append(f"    write_{'buffer' if t == BUFFER else 'ustring'}(out, self.{n})")
             elif not isinstance(t, Vector):     # a nested record (Stat...): call it directly
                 ns[f"_R{gi}"] = t.decode
                 dec.append(f"    f_{n}, off = _R{gi}(buf, off)")

@@ -247,12 +247,18 @@ class Applier:
         return None
 
     def set_data(self, op: int, req: Any) -> Record | None:
-        self._session()
-        path = self._path(req)
-        node = self._valid_node(path)
+        # The most frequent write: _session, _path, _valid_node and _allowed written out.
+        if self.sid not in self.sessions.sessions:
+            raise Fail(Err.SESSIONEXPIRED)
+        path = req.path
+        if path is None:
+            raise Fail(MARSHALLINGERROR)
+        node = self.nodes.get(path)
         if node is None:
+            self._valid(path)
             raise Fail(Err.NONODE)
-        if not self._allowed(node, WRITE):
+        acl = node.acl
+        if not (acl.world & WRITE or self.policy.allowed(acl, WRITE, self.ids)):
             raise Fail(Err.NOAUTH)
         data = req.data
         if self.config.enforce_quota:

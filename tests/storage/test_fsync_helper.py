@@ -238,8 +238,8 @@ def test_helper_exits_when_its_server_is_killed(tmp_path: Path) -> None:
             os.kill(helper, signal.SIGKILL)
 
 
-def test_helper_protocol_coalesces_queued_requests(tmp_path: Path) -> None:
-    """Requests that queue during an fdatasync get one reply: the last one's."""
+def test_helper_protocol_answers_each_request_in_turn(tmp_path: Path) -> None:
+    """Requests that queue up (one per new segment, at most) are answered in order."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     seg = os.open(tmp_path / "seg", os.O_RDWR | os.O_CREAT, 0o644)
     proc = subprocess.Popen([sys.executable, "-I", "-S", fsyncd.__file__, str(theirs.fileno())],
@@ -251,11 +251,9 @@ def test_helper_protocol_coalesces_queued_requests(tmp_path: Path) -> None:
         socket.send_fds(ours, [(1).to_bytes(8, "big")], [seg])
         for seq in (2, 3, 4):
             ours.send(seq.to_bytes(8, "big"))
-        replies = []
-        while not replies or int.from_bytes(replies[-1][:8], "big") != 4:
-            replies.append(ours.recv(12))
+        replies = [ours.recv(12) for _ in range(4)]
+        assert [int.from_bytes(r[:8], "big") for r in replies] == [1, 2, 3, 4]
         assert all(r[8:] == bytes(4) for r in replies)  # no errors
-        assert len(replies) <= 4
     finally:
         ours.close()
         proc.wait(10)

@@ -11,10 +11,10 @@ Protocol on FD, its end of an AF_UNIX SOCK_SEQPACKET socketpair:
 * the helper first sends ``seq 0`` (ready);
 * request: an 8-byte big-endian sequence number, with the segment's descriptor attached
   (SCM_RIGHTS) whenever the log moved to a new segment;
-* reply: the sequence number of the last request covered + a 4-byte errno (0: every
-  record written before that request is on disk). Requests that queued up while it
-  synced are answered by one fdatasync. On a new descriptor the previous segment is
-  synced first, so a reply always covers every earlier segment too.
+* reply: the request's sequence number + a 4-byte errno (0: every record written before
+  that request is on disk). On a new descriptor the previous segment is synced first,
+  so a reply always covers every earlier segment too. The server keeps one request
+  outstanding (one more per new segment), so requests are simply answered in turn.
 
 It exits when the server's end closes (the server stopped or died), after a failed
 fdatasync (the server then refuses all writes), and ignores SIGINT/SIGTERM/SIGHUP: a
@@ -35,9 +35,9 @@ def _reply(sock: _socket.socket, seq: bytes, err: int) -> None:
     sock.send(seq + err.to_bytes(4, "big"))
 
 
-def _receive(sock: _socket.socket, flags: int) -> tuple[bytes, int] | None:
+def _receive(sock: _socket.socket) -> tuple[bytes, int] | None:
     """(seq, new descriptor or -1), or None at end of stream."""
-    data, anc, _, _ = sock.recvmsg(8, _FD_SPACE, flags)
+    data, anc, _, _ = sock.recvmsg(8, _FD_SPACE)
     if not data:
         return None
     new_fd = -1
@@ -60,33 +60,22 @@ def serve(sock: _socket.socket) -> None:
     _reply(sock, bytes(8), 0)
     while True:
         try:
-            first = _receive(sock, 0)
+            msg = _receive(sock)
         except OSError:
             return
-        if first is None:
+        if msg is None:
             return
-        batch = [first]
-        while True:  # everything that queued up meanwhile: one fdatasync covers it
-            try:
-                more = _receive(sock, _socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                break
-            except OSError:
-                return
-            if more is None:
-                break
-            batch.append(more)
+        seq, new_fd = msg
         err = 0
-        for _, new_fd in batch:
-            if new_fd >= 0:
-                if fd >= 0:
-                    err = err or _sync(fd)
-                    os.close(fd)
-                fd = new_fd
+        if new_fd >= 0:
+            if fd >= 0:
+                err = _sync(fd)
+                os.close(fd)
+            fd = new_fd
         if fd >= 0:
             err = err or _sync(fd)
         try:
-            _reply(sock, batch[-1][0], err)
+            _reply(sock, seq, err)
         except OSError:
             return
         if err:

@@ -35,6 +35,8 @@ from zkpy.proto.opcodes import (
 from zkpy.proto.ops import MULTI_READ_OPS, MULTI_WRITE_OPS, REQUEST_RECORDS, decode_multi
 from zkpy.state.types import Conn
 
+from .stats import elapsed_ms
+
 if TYPE_CHECKING:
     from .member import Member
 
@@ -74,7 +76,8 @@ _CHECK = int(OpCode.CHECK)
 # The watcher identity of a closed connection (no watch can be registered for it any more).
 _CLOSED_WATCHER = object()
 
-# What sits in _waiting: a marker for an in-flight write/sync, or a held-back read.
+# What sits in _waiting: an in-flight write/sync (_INFLIGHT, xid, op, elapsed ms at its
+# read) or a held-back read (_HELD, xid, op, request).
 _INFLIGHT = 0
 _HELD = 1
 
@@ -102,6 +105,7 @@ class ClientConnection(asyncio.Protocol):
         self._held_frames: list[bytes] = []   # frames that arrived during the handshake
         self._idle_timer: asyncio.TimerHandle | None = None
         self._now_ms = 0  # wall clock of the current read (member.touch): the writes' time
+        self._arrived_ms = 0  # elapsed_ms() of the current read: latency starts there
         self.stats = member.new_connection_stats(self)
 
     # ------------------------------------------------------------ asyncio events
@@ -178,6 +182,7 @@ class ClientConnection(asyncio.Protocol):
                     self._held_frames.extend(rest)
             return
         self._now_ms = member.touch(self)
+        self._arrived_ms = elapsed_ms()
         state = member.state
         out = self._out
         st = self.stats
@@ -212,7 +217,7 @@ class ClientConnection(asyncio.Protocol):
                 except MalformedRecord:
                     self._reply_error_ordered(xid, Err.MARSHALLINGERROR)
                     continue
-                self._waiting.append((_INFLIGHT, xid, op))
+                self._waiting.append((_INFLIGHT, xid, op, self._arrived_ms))
                 # The log keeps the request's own bytes: they decode to ``req`` again.
                 member.submit_request(self, xid, op, req, fr[8:end], self._now_ms)
                 continue
@@ -260,11 +265,11 @@ class ClientConnection(asyncio.Protocol):
             self._reply_error_ordered(xid, Err.MARSHALLINGERROR)
             return
         if op == OpCode.SYNC:
-            self._waiting.append((_INFLIGHT, xid, op))
+            self._waiting.append((_INFLIGHT, xid, op, self._arrived_ms))
             member.submit_sync(self, xid, req)
             return
         if op == OpCode.CLOSE_SESSION:
-            self._waiting.append((_INFLIGHT, xid, op))
+            self._waiting.append((_INFLIGHT, xid, op, self._arrived_ms))
             member.submit_close_session(self, xid)
             return
         if op in (OpCode.SET_WATCHES, OpCode.SET_WATCHES2):
@@ -378,9 +383,10 @@ class ClientConnection(asyncio.Protocol):
         self.stats.packets_sent += 1
         self.member.mark_dirty(self)
 
-    def command_done(self, xid: int, op: int, zxid: int, err: int, resp: Any) -> None:
+    def command_done(self, xid: int, op: int, zxid: int, err: int, resp: Any,
+                     done_ms: int = 0) -> None:
         """Reply to this connection's oldest in-flight write/sync, then answer the reads
-        that were waiting behind it."""
+        that were waiting behind it. ``done_ms``: elapsed_ms() now (0: latency unknown)."""
         if not self._waiting:
             log.error("reply for xid %d but nothing in flight on %s:%d", xid, *self.remote)
             return
@@ -388,7 +394,8 @@ class ClientConnection(asyncio.Protocol):
         if head[0] != _INFLIGHT or head[1] != xid:
             log.error("out-of-order completion xid %d (expected %r)", xid, head)
         self._write_reply(self._out, xid, zxid, err, resp)
-        self.stats.note_write(op, xid, zxid)
+        latency = done_ms - head[3] if done_ms and head[0] == _INFLIGHT else 0
+        self.stats.note_write(op, xid, zxid, latency if latency > 0 else 0)
         w = self._waiting
         if w and w[0][0] == _HELD:
             self._drain_held()

@@ -28,6 +28,7 @@ from zkpy.proto.opcodes import OpCode
 from zkpy.state.machine import Command, StateMachine
 
 from .connection import ClientConnection
+from .stats import elapsed_ms
 
 log = logging.getLogger("zkpy.server.member")
 
@@ -256,13 +257,14 @@ class Member:
     def _apply_batch(self, batch: list[tuple[Command | None, Origin]]) -> None:
         state = self.state
         by_session = self.by_session
+        now = elapsed_ms()  # the replies' time, for request latency
         for cmd, origin in batch:
             self.outstanding_writes -= 1
             if cmd is None:
                 assert origin is not None
                 conn, xid, op, path = origin
                 if not conn.closing:
-                    conn.command_done(xid, op, state.last_zxid, 0, rec.SyncResponse(path))
+                    conn.command_done(xid, op, state.last_zxid, 0, rec.SyncResponse(path), now)
                 continue
             applied = state.apply(cmd)
             for watcher, ev in applied.events:
@@ -280,7 +282,7 @@ class Member:
                 holder = by_session.pop(sid, None)
                 if origin is not None and not origin[0].closing:
                     conn, xid, op, _ = origin
-                    conn.command_done(xid, op, applied.zxid, applied.err, applied.response)
+                    conn.command_done(xid, op, applied.zxid, applied.err, applied.response, now)
                     conn.close_after_flush()
                 elif holder is not None:
                     holder.close_after_flush()
@@ -288,7 +290,7 @@ class Member:
             if origin is not None:
                 conn, xid, op, _ = origin
                 if not conn.closing:
-                    conn.command_done(xid, op, applied.zxid, applied.err, applied.response)
+                    conn.command_done(xid, op, applied.zxid, applied.err, applied.response, now)
         self.flush_dirty()
         if self.throttled and self.outstanding_writes <= self.global_outstanding_limit:
             self._throttle(False)

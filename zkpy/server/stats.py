@@ -91,6 +91,12 @@ def round_avg(total: int, count: int) -> float:
     return (scaled_num // (2 * count)) / 10000
 
 
+def elapsed_ms() -> int:
+    """Time.currentElapsedTime: a monotonic clock in ms, what request latency is measured
+    with (from the read that brought the request to its reply)."""
+    return time.monotonic_ns() // 1_000_000
+
+
 class ConnectionStats:
     """One connection's counters (ServerCnxn): what `cons` prints.
 

@@ -1,10 +1,11 @@
-"""Member limits without sockets: maxCnxns, and globalOutstandingLimit backpressure
-(reading pauses while too many writes wait for the disk, and resumes after)."""
+"""The member without sockets: maxCnxns, globalOutstandingLimit backpressure (reading
+pauses while too many writes wait for the disk, and resumes after), request latency."""
 
 from __future__ import annotations
 
 import asyncio
 import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -128,5 +129,31 @@ def test_outstanding_writes_over_the_limit_pause_reading_until_durable() -> None
         assert m.outstanding_writes == 0
         assert not m.throttled and t.reading and other.reading and late.reading
         assert m.state.tree.nodes["/n-0000000005"] is not None
+    finally:
+        loop.close()
+
+
+def test_write_latency_runs_from_its_read_to_its_reply() -> None:
+    """ServerCnxn / ServerStats latency (what stat, mntr and cons print): a write that
+    waited ~40 ms for the disk counts ~40 ms, not 0."""
+    loop = asyncio.new_event_loop()
+    try:
+        m, log = member(loop)
+        c, _ = connect(m, 5000)
+        cr = rec.ConnectRequest(0, 0, 30000, 0, b"\0" * 16).to_bytes()
+        c.data_received(frame(cr))
+        loop.run_until_complete(settle())
+        log.release()
+        loop.run_until_complete(settle())
+        body = rec.CreateRequest("/lat", b"x", OPEN, 0).to_bytes()
+        c.data_received(frame(struct.pack("!ii", 1, 1) + body))
+        loop.run_until_complete(settle())
+        time.sleep(0.04)                            # the disk is slow
+        log.release()
+        loop.run_until_complete(settle())
+        assert m.state.tree.nodes.get("/lat") is not None
+        st = c.stats
+        assert 35 <= st.max_latency_ms < 5000 and st.timed_count == 1
+        assert st.server is not None and st.server.max_latency_ms == st.max_latency_ms
     finally:
         loop.close()

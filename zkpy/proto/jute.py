@@ -234,7 +234,6 @@ def _compile(cls: type[Record]) -> None:
     names = [n for n, _ in fields]
     ns: dict[str, Any] = {
         "MalformedRecord": MalformedRecord, "struct": struct, "INT32": INT32,
-        "read_buffer": read_buffer, "read_ustring": read_ustring,
         "write_buffer": write_buffer, "write_ustring": write_ustring,
     }
 

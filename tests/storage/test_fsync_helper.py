@@ -286,3 +286,50 @@ def test_on_done_runs_in_commit_order_when_an_inline_batch_overtakes(tmp_path: P
     asyncio.run(main())
     assert order == ["b1", "b2"]
     assert [z for z, _ in read_all(tmp_path)] == [1, 2]
+
+
+def test_force_sync_off_never_starts_the_helper(tmp_path: Path) -> None:
+    """forceSync=no: nothing to fdatasync, so no helper process; writes still land."""
+    async def main() -> None:
+        c = make_committer(TxnLog(tmp_path, 0, prealloc_bytes=SMALL_PREALLOC, force_sync=False))
+        assert isinstance(c, ProcessCommitter)
+        for z in range(1, 6):
+            c.append(z, b"x")
+            assert await c.commit() == z  # not inline: would start the helper if it synced
+        assert c.helper_pid is None
+        await c.aclose()
+
+    asyncio.run(main())
+    assert [z for z, _ in read_all(tmp_path)] == [1, 2, 3, 4, 5]
+
+
+def test_a_failed_write_behind_unrequested_batches_still_resolves(tmp_path: Path) -> None:
+    """b2 is written while b1's fdatasync is in flight (not yet requested), then b3's write
+    fails: b2 must still be synced and answered, and then b3 fails. (It used to wait
+    forever, and a member on a full disk never stopped.)"""
+    log = TxnLog(tmp_path, 0, prealloc_bytes=SMALL_PREALLOC)
+    real = log.write_unsynced
+
+    def full(data: bytes | bytearray, first: int, last: int) -> WriteMark:
+        if first >= 3:
+            raise StorageError("write txn log", "x", OSError(errno.ENOSPC, "No space left"))
+        return real(data, first, last)
+
+    log.write_unsynced = full  # type: ignore[method-assign]
+
+    async def main() -> None:
+        c = await _ready(log)
+        c.append(1, b"a")
+        f1 = c.commit()              # requested
+        c.append(2, b"b")
+        f2 = c.commit()              # written; its request waits for f1's reply
+        c.append(3, b"c")
+        f3 = c.commit()              # fails, behind f2
+        assert await asyncio.wait_for(f1, 10) == 1
+        assert await asyncio.wait_for(f2, 10) == 2
+        with pytest.raises(StorageError, match="No space"):
+            await asyncio.wait_for(f3, 10)
+        await c.aclose()
+
+    asyncio.run(main())
+    assert [z for z, _ in read_all(tmp_path)] == [1, 2]

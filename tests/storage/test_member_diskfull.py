@@ -60,7 +60,9 @@ async def _write_until_refused(h: ServerHandle, ballast: Path) -> dict[str, byte
             await c.create(path, DATA)
             acked[path] = DATA
 
-    tasks = [asyncio.create_task(writer(w)) for w in range(2)]
+    # Several writers: batches of more than one write, which go through the fsync helper
+    # (a lone write is synced by the member itself).
+    tasks = [asyncio.create_task(writer(w)) for w in range(4)]
     await asyncio.sleep(0.3)
     assert acked, "no write was acknowledged before the disk filled"
     await asyncio.to_thread(_fill, ballast)

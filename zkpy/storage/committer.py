@@ -432,8 +432,11 @@ class ProcessCommitter(_Base):
         self._replied = seq
         self.batches += 1
         self._resolve_through(seq)
-        if self._failed is None and self._pipeline and self._pipeline[-1][0] == 0:
-            self._request()  # batches written during that fdatasync
+        for s, mark, _, _ in self._pipeline:
+            if s == 0:  # batches written during that fdatasync (even if a later write
+                if mark is not None:  # failed: they are written, and come before it)
+                    self._request()
+                break
 
     def _resolve_through(self, seq: int) -> None:
         done: list[asyncio.Future[int]] = []

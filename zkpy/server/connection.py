@@ -77,7 +77,7 @@ _CHECK = int(OpCode.CHECK)
 _CLOSED_WATCHER = object()
 
 # What sits in _waiting: an in-flight write/sync (_INFLIGHT, xid, op, elapsed ms at its
-# read) or a held-back read (_HELD, xid, op, request).
+# read) or a held-back read (_HELD, xid, op, request, elapsed ms at its read).
 _INFLIGHT = 0
 _HELD = 1
 
@@ -204,7 +204,7 @@ class ClientConnection(asyncio.Protocol):
                     self._reply_error_ordered(xid, Err.MARSHALLINGERROR)
                     continue
                 if self._waiting:
-                    self._waiting.append((_HELD, xid, op, req))
+                    self._waiting.append((_HELD, xid, op, req, self._arrived_ms))
                     continue
                 err, resp = state.read(self.conn, op, req)
                 self._write_reply(out, xid, state.last_zxid, err, resp)
@@ -242,7 +242,7 @@ class ClientConnection(asyncio.Protocol):
         member = self.member
         if op == _PING:
             if self._waiting:
-                self._waiting.append((_HELD, xid, op, None))
+                self._waiting.append((_HELD, xid, op, None, self._arrived_ms))
             else:
                 self._write_reply(self._out, XID_PING, member.state.last_zxid, 0, None)
             return
@@ -274,7 +274,7 @@ class ClientConnection(asyncio.Protocol):
             return
         if op in (OpCode.SET_WATCHES, OpCode.SET_WATCHES2):
             if self._waiting:
-                self._waiting.append((_HELD, xid, op, req))
+                self._waiting.append((_HELD, xid, op, req, self._arrived_ms))
             else:
                 self._answer_set_watches(xid, req)
             return
@@ -317,7 +317,7 @@ class ClientConnection(asyncio.Protocol):
     def _reply_error_ordered(self, xid: int, err: int, zxid: int | None = None) -> None:
         z = self.member.state.last_zxid if zxid is None else zxid
         if self._waiting:
-            self._waiting.append((_HELD, xid, -999, (z, err)))
+            self._waiting.append((_HELD, xid, -999, (z, err), self._arrived_ms))
         else:
             self._write_reply(self._out, xid, z, err, None)
 
@@ -398,14 +398,16 @@ class ClientConnection(asyncio.Protocol):
         self.stats.note_write(op, xid, zxid, latency if latency > 0 else 0)
         w = self._waiting
         if w and w[0][0] == _HELD:
-            self._drain_held()
+            self._drain_held(done_ms)
         self.member.mark_dirty(self)
 
-    def _drain_held(self) -> None:
+    def _drain_held(self, done_ms: int) -> None:
+        """Answer the reads (and pings, errors) held behind a write that just completed;
+        a read's latency counts from its own read to now (``done_ms``, 0: unknown)."""
         state = self.member.state
         w = self._waiting
         while w and w[0][0] == _HELD:
-            _, xid, op, req = w.popleft()
+            _, xid, op, req, arrived = w.popleft()
             if op == -999:                      # a queued error reply
                 z, err = req
                 self._write_reply(self._out, xid, z, err, None)
@@ -416,7 +418,7 @@ class ClientConnection(asyncio.Protocol):
             else:
                 err, resp = state.read(self.conn, op, req)
                 self._write_reply(self._out, xid, state.last_zxid, err, resp)
-                self.stats.note_read(op, xid)
+                self.stats.note_read(op, xid, None, done_ms - arrived if done_ms else 0)
 
     def flush(self) -> None:
         if self._out and self.transport is not None:

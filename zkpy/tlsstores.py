@@ -93,9 +93,6 @@ def load_key_store(ctx: ssl.SSLContext, prefix: str, loc: str, password: str,
         if priv is None or cert is None:
             raise StoreError(key, f"{loc} holds no private key with its certificate")
         data = _pem_of(priv, [cert, *extra])
-    elif b"PRIVATE KEY-----" not in data or b"CERTIFICATE-----" not in data:
-        raise StoreError(key, f"{loc} must hold the private key and its certificate chain "
-                               "(PEM)")
     _load_chain_bytes(ctx, prefix, loc, data, password if kind == "PEM" else "")
 
 

@@ -36,6 +36,19 @@ async def _ready(log: TxnLog) -> ProcessCommitter:
     raise AssertionError("fsync helper not ready in 5 s")
 
 
+def _disk_full_from(log: TxnLog, zxid: int) -> TxnLog:
+    """``log``, whose writes of batches starting at ``zxid`` or later fail with ENOSPC."""
+    real = log.write_unsynced
+
+    def full(data: bytes | bytearray, first: int, last: int) -> WriteMark:
+        if first >= zxid:
+            raise StorageError("write txn log", "x", OSError(errno.ENOSPC, "No space left"))
+        return real(data, first, last)
+
+    log.write_unsynced = full  # type: ignore[method-assign]
+    return log
+
+
 def _gone(pid: int) -> bool:
     """Exited (reaped, or a zombie nobody reaped yet)."""
     try:
@@ -79,15 +92,7 @@ def test_pipelined_batches_across_a_roll_resolve_in_order(tmp_path: Path) -> Non
 
 
 def test_a_failed_write_fails_after_the_batches_before_it(tmp_path: Path) -> None:
-    log = TxnLog(tmp_path, 0, prealloc_bytes=SMALL_PREALLOC)
-    real = log.write_unsynced
-
-    def full(data: bytes | bytearray, first: int, last: int) -> WriteMark:
-        if first >= 3:
-            raise StorageError("write txn log", "x", OSError(errno.ENOSPC, "No space left"))
-        return real(data, first, last)
-
-    log.write_unsynced = full  # type: ignore[method-assign]
+    log = _disk_full_from(TxnLog(tmp_path, 0, prealloc_bytes=SMALL_PREALLOC), 3)
 
     async def main() -> None:
         c = await _ready(log)
@@ -307,15 +312,7 @@ def test_a_failed_write_behind_unrequested_batches_still_resolves(tmp_path: Path
     """b2 is written while b1's fdatasync is in flight (not yet requested), then b3's write
     fails: b2 must still be synced and answered, and then b3 fails. (It used to wait
     forever, and a member on a full disk never stopped.)"""
-    log = TxnLog(tmp_path, 0, prealloc_bytes=SMALL_PREALLOC)
-    real = log.write_unsynced
-
-    def full(data: bytes | bytearray, first: int, last: int) -> WriteMark:
-        if first >= 3:
-            raise StorageError("write txn log", "x", OSError(errno.ENOSPC, "No space left"))
-        return real(data, first, last)
-
-    log.write_unsynced = full  # type: ignore[method-assign]
+    log = _disk_full_from(TxnLog(tmp_path, 0, prealloc_bytes=SMALL_PREALLOC), 3)
 
     async def main() -> None:
         c = await _ready(log)

@@ -291,6 +291,8 @@ _RFC2253_KEYWORDS = {
     "2.5.4.11": "OU", "2.5.4.9": "STREET", "0.9.2342.19200300.100.1.25": "DC",
     "0.9.2342.19200300.100.1.1": "UID",
 }
+
+
 def _escape(value: str) -> str:
     out = []
     for i, ch in enumerate(value):

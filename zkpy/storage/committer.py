@@ -551,9 +551,6 @@ def _merge(work: list[_Batch]) -> list[list[_Batch]]:
     return groups
 
 
-GroupCommitter = ProcessCommitter
-"""The default strategy (see the measurements above)."""
-
 Committer = InlineCommitter | ThreadCommitter | ProcessCommitter
 
 

@@ -151,8 +151,9 @@ class SnapshotTaker:
     Caveats: call start() on the loop thread between two applies (that is what makes the
     image one exact zxid). The child closes every inherited fd first (sockets, log) and
     dies with its parent; it must not log, touch the loop, threads or locks: image_fn
-    should only read the tree. fork() with live threads (the fsync thread of that strategy) is
-    fine because the child only runs image_fn and write_snapshot and then _exit()s.
+    should only read the tree. fork() with live threads (the fsync thread of that
+    strategy) is fine because the child only runs image_fn and write_snapshot and then
+    _exit()s.
     """
 
     def __init__(self, data_dir: str | os.PathLike[str], loop: asyncio.AbstractEventLoop | None = None) -> None:

@@ -40,7 +40,7 @@ class FrameReader:
     def feed(self, data: bytes) -> list[bytes]:
         buf = self._buf
         # Nothing held back (the usual case): cut the frames straight out of ``data``
-        # (bytes slices: one copy each) and keep only an incomplete tail.
+        # (a slice of bytes is one copy) and keep only an incomplete tail.
         src: bytes | bytearray = data
         if buf:
             buf += data
@@ -50,6 +50,7 @@ class FrameReader:
         n = len(src)
         limit = self.max_frame_bytes
         unpack = INT32.unpack_from
+        direct = src is data and type(data) is bytes  # its slices are bytes already
         while n - off >= 4:
             (length,) = unpack(src, off)
             if length < 0 or length > limit:
@@ -57,7 +58,7 @@ class FrameReader:
             end = off + 4 + length
             if end > n:
                 break
-            frames.append(bytes(src[off + 4:end]))
+            frames.append(src[off + 4:end] if direct else bytes(src[off + 4:end]))
             off = end
         if src is buf:
             if off:

@@ -256,6 +256,8 @@ def _compile(cls: type[Record]) -> None:
         groups.append(("fixed", run))  # type: ignore[arg-type]
 
     dec = ["def decode(cls, buf, off=0):", "  try:"]
+    if any(t in (BUFFER, USTRING) for _, t in fields):
+        dec.append("    is_bytes = type(buf) is bytes")
     enc = ["def encode(self, out):"]
     for gi, (kind, spec) in enumerate(groups):
         if kind == "fixed":
@@ -271,8 +273,11 @@ def _compile(cls: type[Record]) -> None:
             if t in (BUFFER, USTRING):
                 # read_buffer / read_ustring written out in place: requests are decoded
                 # on the hot path, and two calls per path+data record are measurable.
-                what, value = (("buffer", "bytes(buf[off:end])") if t == BUFFER
-                               else ("string", "str(buf[off:end], 'utf-8')"))
+                # A slice of bytes is already bytes; other buffers are copied.
+                what, value = (("buffer", "buf[off:end] if is_bytes else bytes(buf[off:end])")
+                               if t == BUFFER else
+                               ("string", "buf[off:end].decode() if is_bytes "
+                                "else str(buf[off:end], 'utf-8')"))
                 dec += [
                     "    (n,) = INT32.unpack_from(buf, off)",
                     "    off += 4",

@@ -31,11 +31,13 @@ def request_frame(xid: int, op: int, body: bytes) -> bytes:
     return struct.pack("!i", len(b)) + b
 
 
-def new_member(loop: asyncio.AbstractEventLoop, **kw: Any) -> Member:
-    """A standalone member on a fresh state machine, its log durable at once."""
+def new_member(loop: asyncio.AbstractEventLoop, state: StateMachine | None = None,
+               txn_log: Any = None, **kw: Any) -> Member:
+    """A standalone member on a fresh state machine (or ``state``), its log durable at
+    once (or ``txn_log``)."""
     stats = ServerStats()
-    return Member(StateMachine(StateConfig(secret=1)), loop=loop, min_session_timeout_ms=4000,
-                  max_session_timeout_ms=40000, max_frame_bytes=1 << 20,
-                  txn_log=DurableAtOnce(loop),
+    return Member(state or StateMachine(StateConfig(secret=1)), loop=loop,
+                  min_session_timeout_ms=4000, max_session_timeout_ms=40000,
+                  max_frame_bytes=1 << 20, txn_log=txn_log or DurableAtOnce(loop),
                   new_connection_stats=lambda c: stats.new_connection(), server_stats=stats,
                   **kw)

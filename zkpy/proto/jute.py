@@ -235,6 +235,7 @@ def _compile(cls: type[Record]) -> None:
     ns: dict[str, Any] = {
         "MalformedRecord": MalformedRecord, "struct": struct, "INT32": INT32,
         "write_buffer": write_buffer, "write_ustring": write_ustring,
+        "_unpack_int": INT32.unpack_from,  # bound once: no attribute lookup per field
     }
 
     # __init__
@@ -258,14 +259,16 @@ def _compile(cls: type[Record]) -> None:
     dec = ["def decode(cls, buf, off=0):", "  try:"]
     if any(t in (BUFFER, USTRING) for _, t in fields):
         dec.append("    is_bytes = type(buf) is bytes")
+        dec.append("    size = len(buf)")
     enc = ["def encode(self, out):"]
     for gi, (kind, spec) in enumerate(groups):
         if kind == "fixed":
             fmt = "!" + "".join(t for _, t in spec)  # type: ignore[misc]
             st = struct.Struct(fmt)
             ns[f"_S{gi}"] = st
+            ns[f"_U{gi}"] = st.unpack_from
             fnames = [n for n, _ in spec]  # type: ignore[misc]
-            dec.append(f"    {', '.join('f_' + n for n in fnames)}, = _S{gi}.unpack_from(buf, off)")
+            dec.append(f"    {', '.join('f_' + n for n in fnames)}, = _U{gi}(buf, off)")
             dec.append(f"    off += {st.size}")
             enc.append(f"    out += _S{gi}.pack({', '.join('self.' + n for n in fnames)})")
         else:
@@ -279,15 +282,15 @@ def _compile(cls: type[Record]) -> None:
                                ("string", "buf[off:end].decode() if is_bytes "
                                 "else str(buf[off:end], 'utf-8')"))
                 dec += [
-                    "    (n,) = INT32.unpack_from(buf, off)",
+                    "    (n,) = _unpack_int(buf, off)",
                     "    off += 4",
                     "    if n < 0:",
                     f"      f_{n} = None",
                     "    else:",
                     "      end = off + n",
-                    "      if end > len(buf):",
+                    "      if end > size:",
                     f"        raise MalformedRecord(f'{what} length {{n}} exceeds the "
-                    "{len(buf) - off} bytes left')",
+                    "{size - off} bytes left')",
                     f"      f_{n} = {value}",
                     "      off = end",
                 ]

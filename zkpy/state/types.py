@@ -96,6 +96,10 @@ def _read_ids(buf: Any, off: int) -> tuple[list[r.Id] | None, int]:
 
 # TxnHeader {long clientId, int cxid, long zxid, long time, int type}
 _TXN_HEADER = struct.Struct("!qiqqi")
+# Plain ints for from_bytes, which runs once per txn on replay (an IntEnum attribute
+# lookup costs ~100 ns on CPython 3.11).
+_MULTI = int(OpCode.MULTI)
+_CREATE_SESSION = int(OpCode.CREATE_SESSION)
 
 
 def _write_id(out: bytearray, v: r.Id) -> None:
@@ -162,9 +166,9 @@ class Command:
             client_id, cxid, zxid, time_ms, op = _TXN_HEADER.unpack_from(buf, 0)
             ids, off = _read_ids(buf, _TXN_HEADER.size)
             request: Record | SubOps | None
-            if op == OpCode.MULTI:
+            if op == _MULTI:
                 request, off = decode_multi(buf, off, MULTI_WRITE_OPS)
-            elif op == OpCode.CREATE_SESSION:
+            elif op == _CREATE_SESSION:
                 request, off = r.CreateSessionTxn.decode(buf, off)
             else:
                 rec_cls = REQUEST_RECORDS.get(op)

@@ -95,18 +95,18 @@ class StateLoader:
 
     def __init__(self, config: StateConfig | None = None) -> None:
         from zkpy.state.machine import StateMachine
-        from zkpy.state.types import StateConfig
+        from zkpy.state.types import Command, StateConfig
 
         self.config = config if config is not None else StateConfig()
         self.sm: StateMachine = StateMachine(self.config)
+        # Bound once: an import statement per replayed txn cost ~15 % of replay.
+        self._command_from_bytes = Command.from_bytes
 
     def load(self, image: SnapshotImage) -> None:
         self.sm = state_from_image(self.config, image)
 
     def apply(self, zxid: int, payload: bytes) -> None:
-        from zkpy.state.types import Command
-
-        cmd = Command.from_bytes(payload)
+        cmd = self._command_from_bytes(payload)
         if cmd.zxid != zxid:
             raise ValueError(f"log record {zxid:#x} holds a command for {cmd.zxid:#x}")
         self.sm.apply_replayed(cmd)

@@ -233,7 +233,7 @@ def _compile(cls: type[Record]) -> None:
     fields = cls.FIELDS
     names = [n for n, _ in fields]
     ns: dict[str, Any] = {
-        "MalformedRecord": MalformedRecord, "struct": struct, "INT32": INT32,
+        "MalformedRecord": MalformedRecord, "struct": struct,
         "write_buffer": write_buffer, "write_ustring": write_ustring,
         "_unpack_int": INT32.unpack_from,  # bound once: no attribute lookup per field
     }

@@ -36,8 +36,9 @@ def new_member(loop: asyncio.AbstractEventLoop, state: StateMachine | None = Non
     """A standalone member on a fresh state machine (or ``state``), its log durable at
     once (or ``txn_log``)."""
     stats = ServerStats()
-    return Member(state or StateMachine(StateConfig(secret=1)), loop=loop,
+    return Member(StateMachine(StateConfig(secret=1)) if state is None else state, loop=loop,
                   min_session_timeout_ms=4000, max_session_timeout_ms=40000,
-                  max_frame_bytes=1 << 20, txn_log=txn_log or DurableAtOnce(loop),
+                  max_frame_bytes=1 << 20,
+                  txn_log=DurableAtOnce(loop) if txn_log is None else txn_log,
                   new_connection_stats=lambda c: stats.new_connection(), server_stats=stats,
                   **kw)

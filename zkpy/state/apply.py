@@ -268,8 +268,11 @@ class Applier:
                 raise Fail(Err.QUOTAEXCEEDED)
         if req.version != -1 and req.version != node.version:
             raise Fail(Err.BADVERSION)
+        version = node.version + 1
+        if version > 0x7FFFFFFF:  # wraps as Java's int does (wrap32, without the call)
+            version = -0x80000000
         tree = self.tree
-        tree.set_data(node, path, data, wrap32(node.version + 1), self.zxid, self.time)
+        tree.set_data(node, path, data, version, self.zxid, self.time)
         self.triggers.append((T_DATA, path, node.acl))
         return r.SetDataResponse(tree.stat(node)) if self.replies else None
 

@@ -258,8 +258,8 @@ class Member:
         state = self.state
         by_session = self.by_session
         now = elapsed_ms()  # the replies' time, for request latency
+        self.outstanding_writes -= len(batch)
         for cmd, origin in batch:
-            self.outstanding_writes -= 1
             if cmd is None:
                 assert origin is not None
                 conn, xid, op, path = origin

@@ -189,6 +189,19 @@ def test_helper_ignores_group_signals_and_exits_with_the_committer(tmp_path: Pat
     asyncio.run(main())
 
 
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="Linux scheduling policy")
+def test_helper_runs_as_batch_work(tmp_path: Path) -> None:
+    """Its wake-ups must not preempt the event loop (fsyncd.main)."""
+    async def main() -> None:
+        c = await _ready(TxnLog(tmp_path, prealloc_bytes=SMALL_PREALLOC))
+        assert c.helper_pid is not None
+        assert os.sched_getscheduler(c.helper_pid) == os.SCHED_BATCH
+        assert os.sched_getscheduler(0) != os.SCHED_BATCH  # the server itself is untouched
+        await c.aclose()
+
+    asyncio.run(main())
+
+
 def test_a_helper_that_cannot_start_leaves_syncing_on_the_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

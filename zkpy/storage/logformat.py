@@ -103,14 +103,14 @@ def file_header() -> bytes:
 
 def encode_record(zxid: int, payload: bytes) -> bytes:
     """One record: header + payload (the CRC covers length, zxid and payload)."""
-    tail = _LEN_ZXID.pack(len(payload), zxid)
-    crc = zlib.crc32(payload, zlib.crc32(tail))
-    return crc.to_bytes(4, "big") + tail + payload
+    out = bytearray()
+    encode_records(out, [(zxid, payload)])
+    return bytes(out)
 
 
 def encode_records(out: bytearray, records: list[tuple[int, bytes]]) -> None:
-    """encode_record for each (zxid, payload), appended to ``out`` (the group-commit hot
-    path: no per-record call or intermediate bytes)."""
+    """Each (zxid, payload) as a record (see encode_record), appended to ``out`` (the
+    group-commit hot path: no per-record call or intermediate bytes)."""
     pack = _LEN_ZXID.pack
     crc32 = zlib.crc32
     for zxid, payload in records:

@@ -213,13 +213,7 @@ class ClientConnection(asyncio.Protocol):
                 continue
             if op in _WRITE_OPS:  # the other hot path
                 try:
-                    cls = REQUEST_RECORDS.get(op)
-                    if cls is None:  # MULTI
-                        req, end = self._decode_body(op, fr)
-                    else:  # _decode_body written out: one call less per write
-                        req, end = cls.decode(fr, 8)
-                        if getattr(req, "path", "") is None:
-                            raise MalformedRecord("null path")
+                    req, end = self._decode_body(op, fr)
                 except MalformedRecord:
                     self._reply_error_ordered(xid, Err.MARSHALLINGERROR)
                     continue

@@ -198,9 +198,10 @@ class Member:
     # ------------------------------------------------------------ the write pipeline
 
     def submit_request(self, conn: ClientConnection, xid: int, op: int, req: Any,
-                       raw: bytes | None = None, now_ms: int | None = None) -> None:
-        cmd = self.state.command(conn.conn, op, req, xid, wall_ms() if now_ms is None else now_ms,
-                                 raw)
+                       raw: bytes | None, now_ms: int) -> None:
+        """``raw``: the request's own bytes (logged as they are); ``now_ms``: the wall
+        clock of the read that brought it (Member.touch)."""
+        cmd = self.state.command(conn.conn, op, req, xid, now_ms, raw)
         self._enqueue(cmd, (conn, xid, op, None))
 
     def submit_sync(self, conn: ClientConnection, xid: int, req: rec.SyncRequest) -> None:

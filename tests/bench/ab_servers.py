@@ -17,18 +17,19 @@ helper's CPU per op, p99 latency. zkload comes from ../shared/bench (built if mi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.servers import ServerHandle, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = Path(os.environ.get("BENCH_DIR", ROOT.parent / "shared" / "bench"))
@@ -50,12 +51,6 @@ def zkload() -> Path:
     return exe
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def cpu_s(pid: int) -> float:
     """utime + stime of a process (all its threads), in seconds; 0 if it is gone."""
     try:
@@ -74,34 +69,19 @@ def children(pid: int) -> list[int]:
         return []
 
 
-def wait_serving(port: int, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"srvr")  # the one word every whitelist has
-                if s.recv(64).startswith(b"Zookeeper version"):
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return False
-
-
 def one_run(spec: str, op: str, seconds: int, conns: int, window: int) -> Run:
     python, _, src = spec.rpartition("@")
     port = free_port()
     data = Path(tempfile.mkdtemp(prefix="zkpy-ab-"))
-    log = open(data.with_suffix(".log"), "w")  # noqa: SIM115 - closed in finally
+    log_path = data.with_suffix(".log")
+    log = open(log_path, "w")  # noqa: SIM115 - closed in finally
     srv = subprocess.Popen(
         [python or sys.executable, "-m", "zkpy", "server", "--port", str(port),
          "--data-dir", str(data)],
         cwd=src, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     ok = False
     try:
-        if not wait_serving(port, 30):
-            raise RuntimeError(f"{spec}: server did not answer srvr within 30 s "
-                               f"(log: {log.name})")
+        ServerHandle("zkpy", "127.0.0.1", port, srv, data, log_path).wait_serving(30)
         base = [str(zkload()), "-s", f"127.0.0.1:{port}", "-c", str(conns), "-w", str(window),
                 "-o", op]
         subprocess.run(base + ["-d", "1"], capture_output=True, check=True, timeout=60)
@@ -117,12 +97,13 @@ def one_run(spec: str, op: str, seconds: int, conns: int, window: int) -> Run:
         return Run(float(r["ops_per_s"]), (c1 - c0) * 1e6 / ops, (h1 - h0) * 1e6 / ops,
                    int(r["lat_us"]["p99"]))
     finally:
-        os.killpg(srv.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it may have exited by itself
+            os.killpg(srv.pid, signal.SIGKILL)
         srv.wait()
         log.close()
         shutil.rmtree(data, ignore_errors=True)
-        if ok:  # a failed run keeps its log for the error message
-            data.with_suffix(".log").unlink(missing_ok=True)
+        if ok:  # a failed run keeps its log
+            log_path.unlink(missing_ok=True)
 
 
 def main() -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from zkpy.storage.committer import Committer, ProcessCommitter, make_committer
+from tests.support.fsync_helper import helper_ready
+from zkpy.storage.committer import make_committer
 from zkpy.storage.errors import StorageError
 from zkpy.storage.layout import list_logs
 from zkpy.storage.txnlog import TxnLog, WriteMark
@@ -16,23 +17,11 @@ from .conftest import SMALL_PREALLOC, read_all
 STRATEGIES = ["process", "thread", "inline"]
 
 
-async def _helper_ready(c: Committer) -> None:
-    """Start a ProcessCommitter's fsync helper and wait until it answers (other committers:
-    nothing to do); until then it syncs on the loop, which would bypass what is tested."""
-    if isinstance(c, ProcessCommitter):
-        c.start_helper()
-        for _ in range(500):
-            if c.helper_ready:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError("fsync helper not ready in 5 s")
-
-
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_commit_batches_and_roll(tmp_path: Path, strategy: str) -> None:
     async def main() -> list[int]:
         c = make_committer(TxnLog(tmp_path, 0, prealloc_bytes=SMALL_PREALLOC), strategy=strategy)
-        await _helper_ready(c)
+        await helper_ready(c)
         got = []
         for z in range(1, 4):
             c.append(z, b"p%d" % z)
@@ -68,7 +57,7 @@ def test_failed_batch_fails_futures_and_sticks(tmp_path: Path, strategy: str) ->
 
     async def main() -> None:
         c = make_committer(log, strategy=strategy)
-        await _helper_ready(c)
+        await helper_ready(c)
         c.append(1, b"a")
         assert await c.commit() == 1
         c.append(2, b"b")

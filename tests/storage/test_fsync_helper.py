@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fsync_helper import helper_ready
 from zkpy.storage import fsyncd
 from zkpy.storage.committer import ProcessCommitter, make_committer
 from zkpy.storage.errors import StorageError
@@ -28,12 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 async def _ready(log: TxnLog) -> ProcessCommitter:
     c = make_committer(log, strategy="process")
     assert isinstance(c, ProcessCommitter)
-    c.start_helper()
-    for _ in range(500):
-        if c.helper_ready:
-            return c
-        await asyncio.sleep(0.01)
-    raise AssertionError("fsync helper not ready in 5 s")
+    await helper_ready(c)
+    return c
 
 
 def _disk_full_from(log: TxnLog, zxid: int) -> TxnLog:

@@ -186,10 +186,8 @@ class ClientConnection(asyncio.Protocol):
         state = member.state
         out = self._out
         st = self.stats
+        st.packets_received += len(frames)
         for fr in frames:
-            if self.closing:
-                return
-            st.packets_received += 1
             try:
                 xid, op = _REQ_HDR.unpack_from(fr, 0)
             except struct.error:
@@ -222,6 +220,8 @@ class ClientConnection(asyncio.Protocol):
                 member.submit_request(self, xid, op, req, fr[8:end], self._now_ms)
                 continue
             self._handle_other(xid, op, fr)
+            if self.closing:  # only _handle_other closes (auth failure, unknown opcode)
+                return
 
     def _decode_body(self, op: int, fr: bytes) -> tuple[Any, int]:
         """(request, offset just past it in ``fr``)."""
@@ -386,7 +386,8 @@ class ClientConnection(asyncio.Protocol):
     def command_done(self, xid: int, op: int, zxid: int, err: int, resp: Any,
                      done_ms: int = 0) -> None:
         """Reply to this connection's oldest in-flight write/sync, then answer the reads
-        that were waiting behind it. ``done_ms``: elapsed_ms() now (0: latency unknown)."""
+        that were waiting behind it. ``done_ms``: elapsed_ms() now (0: latency unknown).
+        The replies wait in ``_out``: the member flushes this connection after its batch."""
         if not self._waiting:
             log.error("reply for xid %d but nothing in flight on %s:%d", xid, *self.remote)
             return
@@ -399,7 +400,6 @@ class ClientConnection(asyncio.Protocol):
         w = self._waiting
         if w and w[0][0] == _HELD:
             self._drain_held(done_ms)
-        self.member.mark_dirty(self)
 
     def _drain_held(self, done_ms: int) -> None:
         """Answer the reads (and pings, errors) held behind a write that just completed;

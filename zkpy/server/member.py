@@ -150,8 +150,9 @@ class Member:
     def flush_dirty(self) -> None:
         dirty = self._dirty
         if dirty:
-            self._dirty = set()
-            for c in dirty:
+            conns = list(dirty)
+            dirty.clear()  # the same set: _apply_batch holds its bound add
+            for c in conns:
                 c.flush()
 
     # ------------------------------------------------------------ sessions
@@ -258,6 +259,7 @@ class Member:
     def _apply_batch(self, batch: list[tuple[Command | None, Origin]]) -> None:
         state = self.state
         by_session = self.by_session
+        dirty = self._dirty.add  # every connection replied to is flushed at the end
         now = elapsed_ms()  # the replies' time, for request latency
         self.outstanding_writes -= len(batch)
         for cmd, origin in batch:
@@ -266,6 +268,7 @@ class Member:
                 conn, xid, op, path = origin
                 if not conn.closing:
                     conn.command_done(xid, op, state.last_zxid, 0, rec.SyncResponse(path), now)
+                    dirty(conn)
                 continue
             applied = state.apply(cmd)
             for watcher, ev in applied.events:
@@ -284,7 +287,7 @@ class Member:
                 if origin is not None and not origin[0].closing:
                     conn, xid, op, _ = origin
                     conn.command_done(xid, op, applied.zxid, applied.err, applied.response, now)
-                    conn.close_after_flush()
+                    conn.close_after_flush()  # flushes
                 elif holder is not None:
                     holder.close_after_flush()
                 continue
@@ -292,6 +295,7 @@ class Member:
                 conn, xid, op, _ = origin
                 if not conn.closing:
                     conn.command_done(xid, op, applied.zxid, applied.err, applied.response, now)
+                    dirty(conn)
         self.flush_dirty()
         if self.throttled and self.outstanding_writes <= self.global_outstanding_limit:
             self._throttle(False)

@@ -6,8 +6,9 @@ Rules:
   ``note_read``: three attribute writes and one increment (~100 ns here).
 - Counts that every request touches (packets, zero-latency responses) live on the
   connections only; ServerStats derives its totals from its live connections plus an
-  adjustment folded in when a connection closes or is reset. Only timed responses
-  (writes, latency > 0) update the server directly.
+  adjustment folded in when a connection closes or is reset; so do the timed
+  responses' count and total. Only the latency minimum and maximum are updated on the
+  server directly.
 - Latencies are whole milliseconds, as ZooKeeper's (AvgMinMaxCounter / ServerCnxn). The
   runtime stores a coarse monotonic ``now_ms`` on ServerStats (once per loop turn) and
   measures write latency with it; ``lresp`` is stamped from it on timed responses.
@@ -175,9 +176,7 @@ class ConnectionStats:
             self.timed_min_ms = latency_ms
         if latency_ms > self.max_latency_ms:
             self.max_latency_ms = latency_ms
-        if server is not None:
-            server.timed_count += 1
-            server.timed_total_ms += latency_ms
+        if server is not None:  # its count and total come from the connections
             if latency_ms < server.timed_min_ms:
                 server.timed_min_ms = latency_ms
             if latency_ms > server.max_latency_ms:
@@ -238,8 +237,8 @@ class ServerStats:
         now = int(time.monotonic() * 1000) if start_monotonic_ms is None else start_monotonic_ms
         self.start_ms = now
         self.now_ms = now  # coarse monotonic clock, refreshed by the runtime
-        self.timed_count = 0
-        self.timed_total_ms = 0
+        self._timed_count_adjust = 0
+        self._timed_total_adjust = 0
         self.timed_min_ms = _LONG_MAX
         self.max_latency_ms = 0
         self.auth_failed = 0
@@ -261,6 +260,8 @@ class ServerStats:
         self._recv_adjust += cs.packets_received
         self._sent_adjust += cs.packets_sent
         self._zero_adjust += cs.zero_count
+        self._timed_count_adjust += cs.timed_count
+        self._timed_total_adjust += cs.timed_total_ms
 
     @property
     def live_connections(self) -> int:
@@ -278,6 +279,15 @@ class ServerStats:
     def zero_count(self) -> int:
         """Zero-latency responses since the last srst."""
         return self._zero_adjust + sum(c.zero_count for c in self._live)
+
+    @property
+    def timed_count(self) -> int:
+        """Responses with latency > 0 since the last srst."""
+        return self._timed_count_adjust + sum(c.timed_count for c in self._live)
+
+    @property
+    def timed_total_ms(self) -> int:
+        return self._timed_total_adjust + sum(c.timed_total_ms for c in self._live)
 
     @property
     def latency_count(self) -> int:
@@ -302,8 +312,8 @@ class ServerStats:
         self._zero_adjust = -sum(c.zero_count for c in self._live)
         self.timed_min_ms = min_ms if count else _LONG_MAX
         self.max_latency_ms = max_ms
-        self.timed_total_ms = total_ms
-        self.timed_count = count
+        self._timed_total_adjust = total_ms - sum(c.timed_total_ms for c in self._live)
+        self._timed_count_adjust = count - sum(c.timed_count for c in self._live)
 
     def uptime_ms(self, now_monotonic_ms: int | None = None) -> int:
         now = int(time.monotonic() * 1000) if now_monotonic_ms is None else now_monotonic_ms
@@ -319,8 +329,8 @@ class ServerStats:
 
     def reset(self) -> None:
         """srst: latency, packet counters and response sizes (ServerStats.reset)."""
-        self.timed_count = 0
-        self.timed_total_ms = 0
+        self._timed_count_adjust = -sum(c.timed_count for c in self._live)
+        self._timed_total_adjust = -sum(c.timed_total_ms for c in self._live)
         self.timed_min_ms = _LONG_MAX
         self.max_latency_ms = 0
         self._recv_adjust = -sum(c.packets_received for c in self._live)

@@ -389,8 +389,9 @@ class StateMachine:
         if cached is None or cached[0] != len(ids):
             ordered = hash_set_order(ids) if len(ids) > 1 else list(ids)
             cached = conn.txn_ids = (len(ids), ordered, encode_ids(ordered))
-        return Command(self._next(), conn.session_id, cxid, now_ms, op, request, cached[1], raw,
-                       cached[2])
+        self.next_zxid += 1  # _next(), written out: this is every client write's path
+        return Command(self.next_zxid, conn.session_id, cxid, now_ms, op, request, cached[1],
+                       raw, cached[2])
 
     def create_session_command(self, timeout_ms: int, now_ms: int) -> Command:
         """Negotiate the timeout (clamped to min/max) and allocate the session id
@@ -448,20 +449,21 @@ class StateMachine:
         ap = self._applier
         ap.begin(cmd)
         op = cmd.op
-        err = 0
-        resp: Record | MultiResponse | None = None
-        new_session = None
-        closed = None
         h = ap.handlers.get(op)
         if h is not None:   # the common case first: a plain write
             try:
                 resp = h(op, cmd.request)
-            except Fail as f:
-                err = f.code
+            except Fail as f:  # raised before any change or trigger
+                return Applied(zxid, f.code, None, [], cmd.session_id, cmd.cxid)
             except (AttributeError, TypeError, ValueError):
-                err = MARSHALLINGERROR  # a record of the wrong shape (checked first)
-                ap.triggers = []
-        elif op == OpCode.MULTI:
+                # a record of the wrong shape (checked first)
+                return Applied(zxid, MARSHALLINGERROR, None, [], cmd.session_id, cmd.cxid)
+            return Applied(zxid, 0, resp, self._events(ap.triggers), cmd.session_id, cmd.cxid)
+        err = 0
+        resp: Record | MultiResponse | None = None
+        new_session = None
+        closed = None
+        if op == OpCode.MULTI:
             req = cmd.request
             resp = ap.multi(req if isinstance(req, list) else [])
         elif op == OpCode.CREATE_SESSION:
@@ -476,12 +478,16 @@ class StateMachine:
             closed = cmd.session_id
         else:
             err = UNIMPLEMENTED
+        return Applied(zxid, err, resp, self._events(ap.triggers), cmd.session_id, cmd.cxid,
+                       new_session, closed)
+
+    def _events(self, triggers: list[Any]) -> list[Event]:
+        """The watch events of a command's triggers (fired: one-shot watches are gone)."""
+        if not triggers:
+            return []
         w = self.watches
         # No watch anywhere (a replay, a write-only workload): nothing can fire.
-        events = (self._fire(ap.triggers) if ap.triggers and (w.data.by_path or w.child.by_path)
-                  else [])
-        ap.triggers = []
-        return Applied(zxid, err, resp, events, cmd.session_id, cmd.cxid, new_session, closed)
+        return self._fire(triggers) if w.data.by_path or w.child.by_path else []
 
     def apply_replayed(self, cmd: Command) -> None:
         """Apply a Command read back from the log (recovery): the same state change as

@@ -335,7 +335,7 @@ class DataTree:
         node.mtime = time_ms
         node.version = version
         q = self.quota
-        if q is not None:
+        if q is not None and q.roots:  # no quota anywhere: nothing to count
             q.on_set_data(path, old, data)
 
     def set_raw_data(self, node: Node, data: bytes) -> None:

@@ -3,7 +3,8 @@
 Each SERVER is ``[PYTHON@]SRC``: the interpreter (default: this one) and the source tree
 whose ``zkpy`` package it runs (``python -m zkpy server`` with SRC as working dir), e.g.
 ``.`` against a ``git worktree`` of another commit, or ``/usr/bin/python3@.`` against
-``.`` to compare interpreters. Every round starts each server fresh on a free port of
+``.`` to compare interpreters. SRC ``probe`` runs tests/bench/probe_server.py instead:
+the least a Python server can do per write, the ceiling to read zkpy's figures against. Every round starts each server fresh on a free port of
 127.0.0.1, warms it up for 1 s, measures ``--seconds`` and kills it (by PID). The
 machine's load drifts over minutes, so only alternated rounds are comparable; the
 medians at the end are what to read.
@@ -75,10 +76,11 @@ def one_run(spec: str, op: str, seconds: int, conns: int, window: int) -> Run:
     data = Path(tempfile.mkdtemp(prefix="zkpy-ab-"))
     log_path = data.with_suffix(".log")
     log = open(log_path, "w")  # noqa: SIM115 - closed in finally
+    module, cwd = ("tests.bench.probe_server", ROOT) if src == "probe" else ("zkpy", Path(src))
+    cmd = [python or sys.executable, "-m", module] + ([] if src == "probe" else ["server"])
     srv = subprocess.Popen(
-        [python or sys.executable, "-m", "zkpy", "server", "--port", str(port),
-         "--data-dir", str(data)],
-        cwd=src, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cmd + ["--port", str(port), "--data-dir", str(data)],
+        cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     ok = False
     try:
         ServerHandle("zkpy", "127.0.0.1", port, srv, data, log_path).wait_serving(30)

@@ -236,6 +236,7 @@ def _compile(cls: type[Record]) -> None:
         "MalformedRecord": MalformedRecord, "struct": struct,
         "write_buffer": write_buffer, "write_ustring": write_ustring,
         "_unpack_int": INT32.unpack_from,  # bound once: no attribute lookup per field
+        "_new": object.__new__,
     }
 
     # __init__
@@ -306,7 +307,11 @@ def _compile(cls: type[Record]) -> None:
                 enc.append(f"    _W{gi}(out, self.{n})")
     dec.append("  except (struct.error, IndexError, UnicodeDecodeError) as e:")
     dec.append(f"    raise MalformedRecord('{cls.__name__}: ' + str(e)) from None")
-    dec.append(f"  return cls({', '.join('f_' + n for n in names)}), off")
+    # The instance is made and filled here rather than by calling cls(...): a decode on
+    # the request path then runs one Python frame, not two.
+    dec.append("  rec = _new(cls)")
+    dec += [f"  rec.{n} = f_{n}" for n in names]
+    dec.append("  return rec, off")
     if len(enc) == 1:
         enc.append("    pass")
 

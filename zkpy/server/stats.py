@@ -24,6 +24,9 @@ from zkpy.proto.opcodes import OpCode
 __all__ = ["ConnectionStats", "ServerStats", "OP_SHORT_NAMES", "op_short_name", "java_double"]
 
 _LONG_MAX = (1 << 63) - 1
+# ConnectionStats counters that ServerStats sums over its connections rather than count
+# them itself (one of them moves with every request).
+_SUMMED = ("packets_received", "packets_sent", "zero_count", "timed_count", "timed_total_ms")
 _NO_OP = -(1 << 31)  # last_op_code before any response ("NA")
 
 # FinalRequestProcessor's lastOp strings (what `cons` prints as lop=).
@@ -226,19 +229,24 @@ class ConnectionStats:
         server._fold(self)
 
 
+def _summed(name: str, doc: str) -> property:
+    """A ServerStats counter of _SUMMED: its adjustment plus the live connections' sum."""
+    def get(self: ServerStats) -> int:
+        return self._adjust[name] + self._live_sum(name)
+    return property(get, doc=doc)
+
+
 class ServerStats:
     """Server-wide counters (ZooKeeper's ServerStats); reset by srst."""
 
     def __init__(self, *, start_monotonic_ms: int | None = None) -> None:
         self._live: set[ConnectionStats] = set()
-        self._recv_adjust = 0
-        self._sent_adjust = 0
-        self._zero_adjust = 0
+        # Per counter of _SUMMED: what the live connections' sum misses (the counts of
+        # closed or reset connections folded in, minus what srst zeroed).
+        self._adjust = dict.fromkeys(_SUMMED, 0)
         now = int(time.monotonic() * 1000) if start_monotonic_ms is None else start_monotonic_ms
         self.start_ms = now
         self.now_ms = now  # coarse monotonic clock, refreshed by the runtime
-        self._timed_count_adjust = 0
-        self._timed_total_adjust = 0
         self.timed_min_ms = _LONG_MAX
         self.max_latency_ms = 0
         self.auth_failed = 0
@@ -257,37 +265,22 @@ class ServerStats:
         cs.close()
 
     def _fold(self, cs: ConnectionStats) -> None:
-        self._recv_adjust += cs.packets_received
-        self._sent_adjust += cs.packets_sent
-        self._zero_adjust += cs.zero_count
-        self._timed_count_adjust += cs.timed_count
-        self._timed_total_adjust += cs.timed_total_ms
+        adjust = self._adjust
+        for name in _SUMMED:
+            adjust[name] += getattr(cs, name)
+
+    def _live_sum(self, name: str) -> int:
+        return sum(getattr(c, name) for c in self._live)
 
     @property
     def live_connections(self) -> int:
         return len(self._live)
 
-    @property
-    def packets_received(self) -> int:
-        return self._recv_adjust + sum(c.packets_received for c in self._live)
-
-    @property
-    def packets_sent(self) -> int:
-        return self._sent_adjust + sum(c.packets_sent for c in self._live)
-
-    @property
-    def zero_count(self) -> int:
-        """Zero-latency responses since the last srst."""
-        return self._zero_adjust + sum(c.zero_count for c in self._live)
-
-    @property
-    def timed_count(self) -> int:
-        """Responses with latency > 0 since the last srst."""
-        return self._timed_count_adjust + sum(c.timed_count for c in self._live)
-
-    @property
-    def timed_total_ms(self) -> int:
-        return self._timed_total_adjust + sum(c.timed_total_ms for c in self._live)
+    packets_received = _summed("packets_received", "Packets received since the last srst.")
+    packets_sent = _summed("packets_sent", "Packets sent since the last srst.")
+    zero_count = _summed("zero_count", "Zero-latency responses since the last srst.")
+    timed_count = _summed("timed_count", "Responses with latency > 0 since the last srst.")
+    timed_total_ms = _summed("timed_total_ms", "Their latencies' sum in ms.")
 
     @property
     def latency_count(self) -> int:
@@ -309,11 +302,12 @@ class ServerStats:
 
     def set_latency(self, *, min_ms: int, max_ms: int, total_ms: int, count: int) -> None:
         """Overwrite the latency summary (tests, restoring saved figures)."""
-        self._zero_adjust = -sum(c.zero_count for c in self._live)
+        adjust = self._adjust
+        adjust["zero_count"] = -self._live_sum("zero_count")
+        adjust["timed_count"] = count - self._live_sum("timed_count")
+        adjust["timed_total_ms"] = total_ms - self._live_sum("timed_total_ms")
         self.timed_min_ms = min_ms if count else _LONG_MAX
         self.max_latency_ms = max_ms
-        self._timed_total_adjust = total_ms - sum(c.timed_total_ms for c in self._live)
-        self._timed_count_adjust = count - sum(c.timed_count for c in self._live)
 
     def uptime_ms(self, now_monotonic_ms: int | None = None) -> int:
         now = int(time.monotonic() * 1000) if now_monotonic_ms is None else now_monotonic_ms
@@ -329,13 +323,10 @@ class ServerStats:
 
     def reset(self) -> None:
         """srst: latency, packet counters and response sizes (ServerStats.reset)."""
-        self._timed_count_adjust = -sum(c.timed_count for c in self._live)
-        self._timed_total_adjust = -sum(c.timed_total_ms for c in self._live)
+        for name in _SUMMED:
+            self._adjust[name] = -self._live_sum(name)
         self.timed_min_ms = _LONG_MAX
         self.max_latency_ms = 0
-        self._recv_adjust = -sum(c.packets_received for c in self._live)
-        self._sent_adjust = -sum(c.packets_sent for c in self._live)
-        self._zero_adjust = -sum(c.zero_count for c in self._live)
         self.last_response_size = self.min_response_size = self.max_response_size = -1
 
     def reset_connections(self) -> None:

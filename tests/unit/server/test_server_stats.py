@@ -156,6 +156,9 @@ def test_zero_latency_reads_are_aggregated_across_srst_crst_and_close() -> None:
     b.reset()  # crst keeps the server figures
     a.close()
     assert (ss.min_latency, ss.latency_count, ss.avg_latency) == (0, 2, 2.0)
+    # summed over the connections, with what crst and close took from them folded in
+    assert (ss.timed_count, ss.timed_total_ms, ss.zero_count) == (1, 4, 1)
+    assert (b.timed_count, b.timed_total_ms) == (0, 0)
     assert b.last_op == "NA" and a.last_op == "SETD"
     ss.set_latency(min_ms=1, max_ms=5, total_ms=14, count=5)
     assert (ss.min_latency, ss.max_latency, ss.avg_latency) == (1, 5, 2.8)

@@ -243,8 +243,12 @@ def _whitelist(text: str) -> frozenset[str]:
     return frozenset(w for w in words if w in ALL_FOUR_LETTER_WORDS) | {"srvr"}
 
 
-# keys read from "system properties": accepted with or without the "zookeeper." prefix
-def _sysprop(props: Mapping[str, str], name: str) -> tuple[str, str] | None:
+def sysprop(props: Mapping[str, str], name: str) -> tuple[str, str] | None:
+    """(key as written, value) of a key that ZooKeeper reads as the system property
+    ``zookeeper.<name>``, written in zoo.cfg with or without that prefix; None if absent.
+    ZooKeeper turns zoo.cfg key ``k`` into ``zookeeper.k``, so there only the plain
+    spelling takes effect (``zookeeper.k`` would become ``zookeeper.zookeeper.k``); we
+    accept both, and the plain one wins when both are given."""
     for key in (name, "zookeeper." + name):
         if key in props:
             return key, props[key]
@@ -545,7 +549,7 @@ class ServerConfig:
                 extra[key] = value
         # system-property style keys, with or without the zookeeper. prefix
         for name, (fname, conv) in _SYSPROPS.items():
-            hit = _sysprop(props, name)
+            hit = sysprop(props, name)
             if hit is not None:
                 kw[fname] = conv(hit[0], hit[1])
                 extra.pop(hit[0], None)
@@ -768,7 +772,7 @@ def load_config(path: str | Path) -> ServerConfig:
         if myid_file.exists() or not standalone_single:
             myid = _read_myid(props["dataDir"])
     sasl_users: dict[str, str] | None = None
-    jaas = _sysprop(props, "java.security.auth.login.config")
+    jaas = sysprop(props, "java.security.auth.login.config")
     if jaas is not None and jaas[1]:
         jp = Path(jaas[1])
         if not jp.is_absolute():

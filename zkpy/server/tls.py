@@ -35,7 +35,7 @@ from zkpy.proto.records import Id
 from zkpy.state.acl import x509_id_valid
 from zkpy.tlsstores import StoreError, load_key_store, load_trust_store, parse_store_type
 
-from .config import ConfigError
+from .config import ConfigError, sysprop
 
 CLIENT_AUTH = {"need": ssl.CERT_REQUIRED, "want": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
 _PROTOCOLS = {
@@ -167,15 +167,15 @@ def tls_keys_in(props: Mapping[str, str]) -> set[str]:
 
 def settings_from_properties(props: Mapping[str, str]) -> TlsSettings:
     """TlsSettings from zoo.cfg properties. Each key may carry the ``zookeeper.`` prefix
-    (the prefixed spelling wins if both are there); ``ssl.*.passwordPath`` wins over
-    ``ssl.*.password``, as in X509Util."""
+    (the plain spelling wins if both are there, see config.sysprop);
+    ``ssl.*.passwordPath`` wins over ``ssl.*.password``, as in X509Util."""
     kw: dict[str, Any] = {}
     for name, (fname, conv) in TLS_KEYS.items():  # each passwordPath after its password
-        for key in (name, "zookeeper." + name):
-            if key in props:
-                value = conv(key, props[key])
-                if fname is not None:
-                    kw[fname] = value
+        hit = sysprop(props, name)
+        if hit is not None:
+            value = conv(*hit)
+            if fname is not None:
+                kw[fname] = value
     s = TlsSettings(**kw)
     if s.auth_provider != "x509":
         raise ConfigError("ssl.authProvider",

@@ -141,6 +141,17 @@ def test_zookeeper_prefix_accepted_for_system_property_keys() -> None:
     assert c.super_digest == "super:xyz="
 
 
+def test_plain_spelling_wins_over_the_prefixed_one() -> None:
+    # ZooKeeper reads zoo.cfg key k as system property zookeeper.k: only the plain
+    # spelling takes effect there. The same rule for the server's keys and for TLS.
+    c = cfg(secureClientPort="2281", **{
+        "zookeeper.snapCount": "500", "snapCount": "700",
+        "ssl.keyStore.location": "/k.pem",
+        "zookeeper.ssl.clientAuth": "none", "ssl.clientAuth": "want"})
+    assert c.snap_count == 700
+    assert c.tls is not None and c.tls.client_auth == "want"
+
+
 def test_whitelist_star_and_isro_with_read_only_mode() -> None:
     c = cfg(**{"4lw.commands.whitelist": "srvr, *"})
     assert all(c.four_letter_allowed(w) for w in ("ruok", "mntr", "dump"))

@@ -15,6 +15,10 @@ Normalisation (only what may legitimately differ between servers):
 - session ids (ephemeralOwner) become the slot and generation that owns them;
 - the root path prefix is removed; children lists are sorted (ZooKeeper returns
   them in hash order, which is not part of the protocol).
+
+One answer is translated, not normalised: exists on a node the session may not READ.
+Apache ZooKeeper 3.8.0 (the oracle) answers it; 3.8.4 and later, and zkpy, answer
+NOAUTH (see Run._exists).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 from tests.compat.rawzk import RawConnection, Reply, open_session
 from zkpy.proto import records as r
 from zkpy.proto.jute import Record
-from zkpy.proto.opcodes import OpCode
+from zkpy.proto.opcodes import Err, OpCode, WatcherType
 
 N_SLOTS = 3
 USERS = ("alice", "bob")
@@ -229,8 +233,11 @@ class Run:
             rep = c.auth("digest", f"{user}:pw-{user}".encode())
             entry = ("auth", slot, user, self.norm.reply(rep))
         else:
-            opcode, body = request_for(self.root, op)
-            rep = c.call(opcode, body)
+            if op[0] == "exists":
+                rep = self._exists(c, op)
+            else:
+                opcode, body = request_for(self.root, op)
+                rep = c.call(opcode, body)
             before = [self.norm.event(e) for e in c.events]
             c.events.clear()
             entry = (op[0], slot, self.norm.reply(rep), before)
@@ -241,6 +248,27 @@ class Run:
             if evs:
                 fired[s] = [self.norm.event(e) for e in evs]
         self.trace.append((i, entry, fired))
+
+    def _exists(self, c: RawConnection, op: Op) -> Reply | None:
+        """exists as ZooKeeper 3.8.4+ (and zkpy) answer it: NOAUTH, and no watch set, when
+        the node exists and the session may not READ it. The oracle, 3.8.0, checks no ACL
+        on exists: a getData probe (no watch) tells whether READ is denied, and an answer
+        given anyway becomes NOAUTH, with the watch it set removed again unless the
+        session held that watch already. Both servers get the same probes."""
+        path = _path(self.root, op[2])
+        watch = bool(op[3])
+        probe = c.call(OpCode.GET_DATA, r.GetDataRequest(path, False))
+        denied = probe is not None and probe.err == Err.NOAUTH
+        held = False
+        if denied and watch:
+            check = c.call(OpCode.CHECK_WATCHES, r.CheckWatchesRequest(path, WatcherType.DATA))
+            held = check is not None and check.err == 0
+        rep = c.call(OpCode.EXISTS, r.ExistsRequest(path, watch))
+        if not (denied and rep is not None and rep.err == 0):
+            return rep
+        if watch and not held:
+            c.call(OpCode.REMOVE_WATCHES, r.RemoveWatchesRequest(path, WatcherType.DATA))
+        return Reply(rep.raw, r.ReplyHeader(rep.xid, rep.zxid, Err.NOAUTH), rep.op)
 
     def finish(self) -> None:
         for c in self.slots:

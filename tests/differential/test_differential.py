@@ -204,3 +204,33 @@ def test_fixed_program_covers_every_op(oracle: ServerHandle, oracle_twin: Server
     assert [(t, e) for t, e, _r in failed_multi] == [(-1, 0), (-1, -103)]
     assert steps[4][2][2] == [(1, 3, "a/x", -1), (4, 3, "a", -1)]     # exists + child watch
     assert steps[18][2] == {1: [(2, 3, "a/x", -1)]}                   # recursive watch, close
+
+
+def test_exists_without_read(oracle: ServerHandle, zkpy_member: ServerHandle) -> None:
+    """exists on a node the session may not READ: NOAUTH and no new watch (3.8.4+ and
+    zkpy; the harness translates the 3.8.0 oracle's answer), while a watch held from
+    before stays. Facts checked on the traces."""
+    program: list[Op] = [
+        ("auth", 2, "alice"),
+        ("create", 2, "b", b"", 0, "alice_all", 1),
+        ("exists", 1, "b", True),                         # NOAUTH, and no watch
+        ("create", 0, "c", b"", 0, "open", 1),
+        ("exists", 1, "c", True),                         # a data watch on c
+        ("set_acl", 0, "c", "alice_all", -1),
+        ("exists", 1, "c", True),                         # NOAUTH; the watch stays
+        ("exists", 2, "b", True),                         # alice may: stat + watch
+        ("set", 2, "b", b"x", -1),                        # fires alice's watch only
+        ("set_acl", 2, "c", "open", -1),
+        ("set", 2, "c", b"x", -1),                        # slot 1's watch from step 4
+        ("set_acl", 2, "b", "open", -1),
+        ("set", 2, "b", b"y", -1),                        # no watch left on b
+    ]
+    a = run_program(oracle.host, oracle.port, program)
+    b = run_program(zkpy_member.host, zkpy_member.port, program)
+    assert first_difference(a, b) is None, first_difference(a, b)
+    steps = {e[0]: e for e in a[1:]}
+    assert steps[2][1][2]["err"] == -102 and steps[6][1][2]["err"] == -102
+    assert steps[7][1][2]["err"] == 0
+    assert steps[8][1][3] == [(3, 3, "b", -1)] and steps[8][2] == {}  # before its reply
+    assert steps[10][2] == {1: [(3, 3, "c", -1)]}
+    assert steps[12][1][3] == [] and steps[12][2] == {}

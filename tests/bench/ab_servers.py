@@ -4,10 +4,10 @@ Each SERVER is ``[PYTHON@]SRC``: the interpreter (default: this one) and the sou
 whose ``zkpy`` package it runs (``python -m zkpy server`` with SRC as working dir), e.g.
 ``.`` against a ``git worktree`` of another commit, or ``/usr/bin/python3@.`` against
 ``.`` to compare interpreters. SRC ``probe`` runs tests/bench/probe_server.py instead:
-the least a Python server can do per write, the ceiling to read zkpy's figures against. Every round starts each server fresh on a free port of
-127.0.0.1, warms it up for 1 s, measures ``--seconds`` and kills it (by PID). The
-machine's load drifts over minutes, so only alternated rounds are comparable; the
-medians at the end are what to read.
+the least a Python server can do per write, the ceiling to read zkpy's figures against.
+Every round starts each server fresh on a free port of 127.0.0.1, warms it up for 1 s,
+measures ``--seconds`` and kills it (by PID). The machine's load drifts over minutes, so
+only alternated rounds are comparable; the medians at the end are what to read.
 
     python -m tests.bench.ab_servers [--op set] [--rounds 5] [--seconds 5] SERVER SERVER...
 

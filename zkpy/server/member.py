@@ -279,7 +279,7 @@ class Member:
                     conn = origin[0]
                     by_session[sid] = conn
                     conn.session_established(sid, timeout_ms, passwd)
-                    self.mark_dirty(conn)
+                    dirty(conn)
                 continue
             if applied.closed_session is not None:
                 sid = applied.closed_session

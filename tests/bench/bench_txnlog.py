@@ -6,10 +6,10 @@ until durable, repeat) plus a read probe: a timer due every `--probe-ms` whose l
 the time a read arriving then would have waited for the loop (reads are answered
 synchronously on the loop, so loop lag IS read latency). fdatasync on, real files.
 
-    python tests/bench/bench_txnlog.py --seconds 5 [--dir DIR] [--uvloop]
-    python tests/bench/bench_txnlog.py --snapshot-nodes 500000   # forked vs blocking snapshot
-    python tests/bench/bench_txnlog.py --restart   # replay 1M txns, decode 500k znodes
-    python tests/bench/bench_txnlog.py --restart-state   # the same through zkpy.state
+    python -m tests.bench.bench_txnlog --seconds 5 [--dir DIR] [--uvloop]
+    python -m tests.bench.bench_txnlog --snapshot-nodes 500000   # forked vs blocking snapshot
+    python -m tests.bench.bench_txnlog --restart   # replay 1M txns, decode 500k znodes
+    python -m tests.bench.bench_txnlog --restart-state   # the same through zkpy.state
     pytest -m bench tests/bench/bench_txnlog.py -s
 """
 
@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from zkpy.storage.committer import ProcessCommitter, make_committer
+from tests.support.fsync_helper import helper_ready
+from zkpy.storage.committer import make_committer
 from zkpy.storage.recovery import recover
 from zkpy.storage.snapformat import SnapNode, SnapshotImage
 from zkpy.storage.snapshot import SnapshotTaker, read_snapshot, write_snapshot
@@ -45,15 +46,7 @@ async def _run(strategy: str, d: Path, seconds: float, writers: int, size: int, 
     loop = asyncio.get_running_loop()
     log = TxnLog(d, 0)
     c = make_committer(log, loop, strategy)
-    if isinstance(c, ProcessCommitter):  # measure the helper, not its start-up
-        # (tests.support.fsync_helper.helper_ready; this file also runs as a plain script)
-        c.start_helper()
-        for _ in range(500):
-            if c.helper_ready:
-                break
-            await asyncio.sleep(0.01)
-        else:
-            raise RuntimeError("fsync helper not ready in 5 s")
+    await helper_ready(c)  # measure the helper, not its start-up
     payload = b"x" * size
     state = {"zxid": 0, "scheduled": False, "stop": False}
     write_lat: list[float] = []

@@ -30,7 +30,7 @@ virtio disk where fdatasync takes ~0.15 ms, uvloop, 100-byte records, N closed-l
 writers each waiting for durability, plus a timer every 1 ms whose lateness is what a
 read would wait):
 
-    python tests/bench/bench_txnlog.py --seconds 3 --uvloop --writers 1 8 64 256
+    python -m tests.bench.bench_txnlog --seconds 3 --uvloop --writers 1 8 64 256
 
     writers strategy  writes/s  write p50/p99 ms  read rtt p50/p99 ms
       1     inline       7024     0.12 / 0.31       0.10 / 0.34

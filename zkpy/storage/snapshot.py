@@ -15,7 +15,7 @@ but make every write on the hot path pay for versioning; fork puts the cost only
 snapshot time. Measured (2 vCPU VM, 500,000 znodes of 100 bytes, a client timing a 1-byte
 echo served by the loop every 1 ms while the parent keeps mutating its tree):
 
-    python tests/bench/bench_txnlog.py --snapshot-nodes 500000
+    python -m tests.bench.bench_txnlog --snapshot-nodes 500000
 
     mode       fork() stall  snapshot done  read rtt p50 / p99 / max
     fork          15.4 ms        4.97 s      0.06 / 4.01 / 19.8 ms

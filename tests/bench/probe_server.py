@@ -22,6 +22,8 @@ import struct
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from zkpy.proto.framing import FrameReader
+
 _LEN = struct.Struct("!i")
 _XID = struct.Struct("!i")
 _REPLY_HDR = struct.Struct("!iiqi")  # frame length, xid, zxid, err
@@ -71,7 +73,7 @@ class ProbeConnection(asyncio.Protocol):
     def __init__(self, probe: Probe) -> None:
         self.probe = probe
         self.transport: Any = None
-        self.buf = b""
+        self.reader = FrameReader()  # the server's own framing
         self.connected = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -86,20 +88,12 @@ class ProbeConnection(asyncio.Protocol):
             self.transport.write(b"Zookeeper version: probe\nMode: standalone\n")
             self.transport.close()
             return
-        buf = self.buf + data if self.buf else data
-        off, size = 0, len(buf)
-        while size - off >= 4:
-            (n,) = _LEN.unpack_from(buf, off)
-            if size - off - 4 < n:
-                break
-            frame = buf[off + 4:off + 4 + n]
-            off += 4 + n
+        for frame in self.reader.feed(data):
             if not self.connected:
                 self.connected = True
                 self.send(_LEN.pack(len(_CONNECT_BODY)) + _CONNECT_BODY)
                 continue
             self.probe.pending.append((self, _XID.unpack_from(frame, 0)[0], frame))
-        self.buf = buf[off:]
         self.probe.kick()
 
 

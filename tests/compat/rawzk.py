@@ -19,7 +19,7 @@ from typing import Any
 
 from zkpy.proto import records as r
 from zkpy.proto.framing import FrameReader, frame
-from zkpy.proto.jute import Record
+from zkpy.proto.jute import Record, WireRecord
 from zkpy.proto.opcodes import XID_AUTH, XID_NOTIFICATION, XID_PING, OpCode
 from zkpy.proto.ops import (
     MULTI_READ_OPS,
@@ -161,7 +161,7 @@ def reencode_reply(rep: Reply) -> bytes:
         rep.body.encode(out)
     elif rep.op in MULTI_OPS and rep.body is not None:
         encode_multi_results(out, rep.body)
-    elif isinstance(rep.body, Record):
+    elif isinstance(rep.body, Record | WireRecord):
         rep.body.encode(out)
     return bytes(out) + rep.trailing
 

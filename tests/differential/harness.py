@@ -31,7 +31,7 @@ from typing import Any
 
 from tests.compat.rawzk import RawConnection, Reply, open_session
 from zkpy.proto import records as r
-from zkpy.proto.jute import Record
+from zkpy.proto.jute import Record, WireRecord
 from zkpy.proto.opcodes import Err, OpCode, WatcherType
 
 N_SLOTS = 3
@@ -158,6 +158,8 @@ class Normaliser:
     def record(self, rec: Any) -> Any:
         if rec is None:
             return None
+        if isinstance(rec, WireRecord):
+            rec = rec.record()
         if isinstance(rec, r.Stat):
             return self.stat(rec)
         if isinstance(rec, r.Create2Response | r.CreateResponse):

@@ -321,3 +321,75 @@ def _compile(cls: type[Record]) -> None:
     cls.decode = classmethod(ns["decode"])  # type: ignore[method-assign, assignment]
     cls.encode = ns["encode"]  # type: ignore[method-assign]
     cls.__match_args__ = tuple(names)  # type: ignore[misc]
+
+
+class WireRecord(bytes):
+    """A record held as its own wire bytes. For the replies a server sends most (setData,
+    exists, getData): the body is packed once and the reply appends it as it is, with no
+    record object to build and none to encode (that was a tenth of the instructions of a
+    setData). Subclasses set FIELDS as a Record does; fields decode on access.
+
+    Construct from field values like a Record, or, where the bytes are already at hand,
+    ``bytes.__new__(cls, body)`` (no Python frame: the hot path's way). Equal to another
+    instance of the same class with the same bytes, which is the same as equal fields.
+    """
+
+    __slots__ = ()
+    FIELDS: ClassVar[tuple[tuple[str, Any], ...]] = ()
+    RECORD: ClassVar[type[Record]]  # the same FIELDS as a plain Record: it decodes
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "FIELDS" not in cls.__dict__:
+            return
+        cls.RECORD = type(cls.__name__, (Record,), {"FIELDS": cls.FIELDS,
+                                                    "__module__": cls.__module__})
+        for name, _ in cls.FIELDS:
+            setattr(cls, name, property(lambda self, n=name: getattr(self.record(), n)))
+
+    def __new__(cls, *fields: Any, **named: Any) -> Self:
+        return bytes.__new__(cls, cls.RECORD(*fields, **named).to_bytes())
+
+    @classmethod
+    def decode(cls, buf: Any, off: int = 0) -> tuple[Self, int]:
+        _, end = cls.RECORD.decode(buf, off)  # checks the layout and finds the end
+        return bytes.__new__(cls, buf[off:end]), end
+
+    @classmethod
+    def from_bytes(cls, buf: Any) -> Self:
+        cls.RECORD.from_bytes(buf)  # checks that the record spans ``buf`` exactly
+        return bytes.__new__(cls, buf)
+
+    def encode(self, out: bytearray) -> None:
+        out += self
+
+    def to_bytes(self) -> bytes:
+        return bytes(self)
+
+    def record(self) -> Record:
+        """The fields, decoded (one decode; each field attribute does one of its own)."""
+        return self.RECORD.from_bytes(self)
+
+    def astuple(self) -> tuple[Any, ...]:
+        return self.record().astuple()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return bytes.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    __hash__ = bytes.__hash__
+
+    def __repr__(self) -> str:
+        rec = self.record()
+        body = ", ".join(f"{n}={getattr(rec, n)!r}" for n, _ in self.FIELDS)
+        return f"{type(self).__name__}({body})"
+
+
+as_wire = bytes.__new__
+"""``as_wire(cls, body)``: the WireRecord of class ``cls`` whose wire bytes are ``body``,
+made without a Python frame (``cls(...)`` runs one and encodes the fields)."""

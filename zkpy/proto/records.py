@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from .jute import BOOL, BUFFER, INT, LONG, USTRING, Record, Vector
+from .jute import BOOL, BUFFER, INT, LONG, USTRING, Record, Vector, WireRecord
 
 # --------------------------------------------------------------------------- data
 
@@ -234,15 +234,15 @@ class Create2Response(Record):
     FIELDS = (("path", USTRING), ("stat", Stat))
 
 
-class ExistsResponse(Record):
+class ExistsResponse(WireRecord):
     FIELDS = (("stat", Stat),)
 
 
-class GetDataResponse(Record):
+class GetDataResponse(WireRecord):
     FIELDS = (("data", BUFFER), ("stat", Stat))
 
 
-class SetDataResponse(Record):
+class SetDataResponse(WireRecord):
     FIELDS = (("stat", Stat),)
 
 
@@ -250,7 +250,7 @@ class GetACLResponse(Record):
     FIELDS = (("acl", ACL_VECTOR), ("stat", Stat))
 
 
-class SetACLResponse(Record):
+class SetACLResponse(WireRecord):
     FIELDS = (("stat", Stat),)
 
 

@@ -66,6 +66,11 @@ COMMAND_OPS = frozenset({
 # or is a multi); _handle_other has everything else.
 _WRITE_OPS = frozenset(int(op) for op in COMMAND_OPS)
 
+# Request records with a path, decoded in place by _handle_frames (the common requests:
+# one call less than through _decode_body); _decode_body has the rest.
+_PATH_RECORDS = {int(op): cls for op, cls in REQUEST_RECORDS.items()
+                 if cls is not None and any(name == "path" for name, _ in cls.FIELDS)}
+
 # Plain ints for the checks every write passes (an IntEnum attribute lookup costs ~100 ns
 # on CPython 3.11).
 _PING = int(OpCode.PING)
@@ -194,26 +199,29 @@ class ClientConnection(asyncio.Protocol):
                 log.warning("closing %s:%d: request shorter than its header", *self.remote)
                 self.abort()
                 return
-            # Hot path: a plain read with nothing of ours in flight.
-            if op in READ_OPS:
+            # The hot paths: a read (answered now unless a write of ours is in flight) and
+            # a write (submitted to the member).
+            is_read = op in READ_OPS
+            if is_read or op in _WRITE_OPS:
                 try:
-                    req, _ = self._decode_body(op, fr)
+                    cls = _PATH_RECORDS.get(op)
+                    if cls is None:
+                        req, end = self._decode_body(op, fr)
+                    else:
+                        req, end = cls.decode(fr, 8)
+                        if req.path is None:
+                            raise MalformedRecord("null path")
                 except MalformedRecord:
                     self._reply_error_ordered(xid, Err.MARSHALLINGERROR)
                     continue
-                if self._waiting:
-                    self._waiting.append((_HELD, xid, op, req, self._arrived_ms))
-                    continue
-                err, resp = state.read(self.conn, op, req)
-                self._write_reply(out, xid, state.last_zxid, err, resp)
-                st.note_read(op, xid)
-                member.reads_seen = True
-                continue
-            if op in _WRITE_OPS:  # the other hot path
-                try:
-                    req, end = self._decode_body(op, fr)
-                except MalformedRecord:
-                    self._reply_error_ordered(xid, Err.MARSHALLINGERROR)
+                if is_read:
+                    if self._waiting:
+                        self._waiting.append((_HELD, xid, op, req, self._arrived_ms))
+                        continue
+                    err, resp = state.read(self.conn, op, req)
+                    self._write_reply(out, xid, state.last_zxid, err, resp)
+                    st.note_read(op, xid)
+                    member.reads_seen = True
                     continue
                 self._waiting.append((_INFLIGHT, xid, op, self._arrived_ms))
                 # The log keeps the request's own bytes: they decode to ``req`` again.
@@ -234,7 +242,8 @@ class ClientConnection(asyncio.Protocol):
             return None, 8
         req, end = cls.decode(fr, 8)
         if getattr(req, "path", "") is None:
-            # A null path cannot be decoded into a Java request either.
+            # A null path cannot be decoded into a Java request either (the records with
+            # a path are checked the same way where _handle_frames decodes them).
             raise MalformedRecord("null path")
         return req, end
 
@@ -367,6 +376,8 @@ class ClientConnection(asyncio.Protocol):
                      resp: Record | Any | None) -> None:
         if resp is None or err:
             out.append(_LEN_REPLY_HDR.pack(16, xid, zxid, err))
+        elif isinstance(resp, bytes):  # a WireRecord: the body is already its wire bytes
+            out.append(_LEN_REPLY_HDR.pack(16 + len(resp), xid, zxid, err) + resp)
         else:
             frame = bytearray(_LEN_REPLY_HDR.pack(0, xid, zxid, err))
             resp.encode(frame)
@@ -394,9 +405,18 @@ class ClientConnection(asyncio.Protocol):
         head = self._waiting.popleft()
         if head[0] != _INFLIGHT or head[1] != xid:
             log.error("out-of-order completion xid %d (expected %r)", xid, head)
-        self._write_reply(self._out, xid, zxid, err, resp)
+        st = self.stats
+        # _write_reply written out for the replies of plain writes: a call less per write.
+        if err or resp is None:
+            self._out.append(_LEN_REPLY_HDR.pack(16, xid, zxid, err))
+            st.packets_sent += 1
+        elif isinstance(resp, bytes):
+            self._out.append(_LEN_REPLY_HDR.pack(16 + len(resp), xid, zxid, err) + resp)
+            st.packets_sent += 1
+        else:
+            self._write_reply(self._out, xid, zxid, err, resp)
         latency = done_ms - head[3] if done_ms and head[0] == _INFLIGHT else 0
-        self.stats.note_write(op, xid, zxid, latency if latency > 0 else 0)
+        st.note_write(op, xid, zxid, latency if latency > 0 else 0)
         w = self._waiting
         if w and w[0][0] == _HELD:
             self._drain_held(done_ms)

@@ -202,8 +202,15 @@ class Member:
                        raw: bytes | None, now_ms: int) -> None:
         """``raw``: the request's own bytes (logged as they are); ``now_ms``: the wall
         clock of the read that brought it (Member.touch)."""
-        cmd = self.state.command(conn.conn, op, req, xid, now_ms, raw)
-        self._enqueue(cmd, (conn, xid, op, None))
+        self._batch.append((self.state.command(conn.conn, op, req, xid, now_ms, raw),
+                            (conn, xid, op, None)))
+        # The rest of _enqueue, written out: this is every client write's path.
+        self.outstanding_writes += 1
+        if self.outstanding_writes > self.global_outstanding_limit and not self.throttled:
+            self._throttle(True)
+        if not self._batch_scheduled:
+            self._batch_scheduled = True
+            self.loop.call_soon(self._flush_batch)
 
     def submit_sync(self, conn: ClientConnection, xid: int, req: rec.SyncRequest) -> None:
         # A barrier, not a txn: answered once every write submitted before it is applied.
@@ -231,7 +238,9 @@ class Member:
         if self.txn_log is None:
             self._apply_batch(batch)
             return
-        payloads = [(cmd.zxid, cmd.to_bytes()) for cmd, _ in batch if cmd is not None]
+        # ``wire or to_bytes()``: a client's write carries its wire form already (no call).
+        payloads = [(cmd.zxid, cmd.wire or cmd.to_bytes()) for cmd, _ in batch
+                    if cmd is not None]
         if not payloads:
             self._apply_batch(batch)
             return

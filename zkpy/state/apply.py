@@ -14,7 +14,7 @@ from typing import Any
 
 from ..paths import validate_path
 from ..proto import records as r
-from ..proto.jute import Record
+from ..proto.jute import Record, as_wire
 from ..proto.opcodes import (
     CONTAINER_EPHEMERAL_OWNER,
     TTL_MAX_MS,
@@ -274,7 +274,7 @@ class Applier:
         tree = self.tree
         tree.set_data(node, path, data, version, self.zxid, self.time)
         self.triggers.append((T_DATA, path, node.acl))
-        return r.SetDataResponse(tree.stat(node)) if self.replies else None
+        return as_wire(r.SetDataResponse, tree.stat_bytes(node)) if self.replies else None
 
     def set_acl(self, op: int, req: Any) -> Record | None:
         self._session()
@@ -290,7 +290,7 @@ class Applier:
         if req.version != -1 and req.version != node.aversion:
             raise Fail(Err.BADVERSION)
         self.tree.set_acl(node, self.acls.intern(acl), wrap32(node.aversion + 1))
-        return r.SetACLResponse(self.tree.stat(node)) if self.replies else None
+        return as_wire(r.SetACLResponse, self.tree.stat_bytes(node)) if self.replies else None
 
     def check(self, op: int, req: Any) -> None:
         self._session()

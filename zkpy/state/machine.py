@@ -49,7 +49,7 @@ from collections.abc import Hashable, Iterable, Iterator
 from typing import Any
 
 from ..proto import records as r
-from ..proto.jute import Record
+from ..proto.jute import INT32, Record, as_wire
 from ..proto.opcodes import AddWatchMode, Err, OpCode, WatcherType
 from .acl import ADMIN, READ, AclCache, AclPolicy, generate_digest, mask_digests, user_of
 from .apply import T_CREATED, T_DATA, T_DELETED, Applier, Fail
@@ -59,7 +59,16 @@ from .quota import QuotaTracker
 from .sasl import DigestMd5Server
 from .sessions import SessionTracker, session_password, to_signed64
 from .tree import CONFIG, ROOT, DataTree, Node, child_names, is_ttl_owner, ttl_of
-from .types import Applied, Command, Conn, Event, MultiResponse, StateConfig, encode_ids
+from .types import (
+    TXN_HEADER,
+    Applied,
+    Command,
+    Conn,
+    Event,
+    MultiResponse,
+    StateConfig,
+    encode_ids,
+)
 from .watches import (
     NODE_CHILDREN_CHANGED,
     NODE_CREATED,
@@ -82,6 +91,10 @@ NOWATCHER = int(Err.NOWATCHER)
 
 ReadResult = tuple[int, Record | MultiResponse | None]
 _WATCHER_TYPES = frozenset(int(t) for t in WatcherType)
+_pack_len = INT32.pack
+_pack_txn_header = TXN_HEADER.pack
+_new = object.__new__
+_NULL_BUFFER = _pack_len(-1)
 
 
 class SnapshotNode:
@@ -155,6 +168,7 @@ class StateMachine:
                                 self.sessions)
         self._nodes = self.tree.nodes
         self._stat = self.tree.stat
+        self._stat_bytes = self.tree.stat_bytes
         self._allowed = self.policy.allowed
         self._sess = self.sessions.sessions
         self._sasl_counter = 0
@@ -207,7 +221,10 @@ class StateMachine:
             return NOAUTH, None
         if req.watch:
             self.watches.add_data(conn, path)
-        return 0, r.GetDataResponse(n.data, self._stat(n))
+        data = n.data
+        # GetDataResponse's wire form: the data as a jute buffer, then the Stat.
+        head = _NULL_BUFFER if data is None else _pack_len(len(data)) + data
+        return 0, as_wire(r.GetDataResponse, head + self._stat_bytes(n))
 
     def _exists(self, conn: Conn, req: Any) -> ReadResult:
         path = req.path
@@ -222,7 +239,7 @@ class StateMachine:
             self.watches.add_data(conn, path)
         if n is None:
             return NONODE, None
-        return 0, r.ExistsResponse(self._stat(n))
+        return 0, as_wire(r.ExistsResponse, self._stat_bytes(n))
 
     def _children(self, conn: Conn, req: Any) -> tuple[int, Node | None]:
         path = req.path
@@ -390,8 +407,20 @@ class StateMachine:
             ordered = hash_set_order(ids) if len(ids) > 1 else list(ids)
             cached = conn.txn_ids = (len(ids), ordered, encode_ids(ordered))
         self.next_zxid += 1  # _next(), written out: this is every client write's path
-        return Command(self.next_zxid, conn.session_id, cxid, now_ms, op, request, cached[1],
-                       raw, cached[2])
+        # Command(...) written out (no __init__ frame on every write), with its wire form
+        # when the request's bytes are at hand (Command.to_bytes's layout: header, ids,
+        # request).
+        cmd = _new(Command)
+        cmd.zxid = zxid = self.next_zxid
+        cmd.session_id = sid = conn.session_id
+        cmd.cxid = cxid
+        cmd.time_ms = now_ms
+        cmd.op = op
+        cmd.request = request
+        cmd.auth_ids = cached[1]
+        cmd.wire = (None if raw is None else
+                    _pack_txn_header(sid, cxid, zxid, now_ms, op) + cached[2] + raw)
+        return cmd
 
     def create_session_command(self, timeout_ms: int, now_ms: int) -> Command:
         """Negotiate the timeout (clamped to min/max) and allocate the session id
@@ -458,7 +487,19 @@ class StateMachine:
             except (AttributeError, TypeError, ValueError):
                 # a record of the wrong shape (checked first)
                 return Applied(zxid, MARSHALLINGERROR, None, [], cmd.session_id, cmd.cxid)
-            return Applied(zxid, 0, resp, self._events(ap.triggers), cmd.session_id, cmd.cxid)
+            # Applied(...) and _events written out: a plain write's path, two frames less.
+            a = _new(Applied)
+            a.zxid = zxid
+            a.err = 0
+            a.response = resp
+            trig = ap.triggers
+            w = self.watches
+            a.events = (self._fire(trig) if trig and (w.data.by_path or w.child.by_path)
+                        else [])
+            a.session_id = cmd.session_id
+            a.cxid = cmd.cxid
+            a.new_session = a.closed_session = None
+            return a
         err = 0
         resp: Record | MultiResponse | None = None
         new_session = None

@@ -186,22 +186,25 @@ class DataTree:
         return not (self.extended_types and is_ttl_owner(owner))
 
     def stat(self, n: Node) -> PackedStat:
+        return PackedStat(self.stat_bytes(n))
+
+    def stat_bytes(self, n: Node) -> bytes:
+        """The node's Stat as its 68 wire bytes (what setData, exists and getData reply)."""
         data = n.data
         owner = n.owner
         if owner < 0:
             owner = self.client_owner(owner)
         k = n.kids
         if k is None:
-            return PackedStat(_pack_stat(n.czxid, n.mzxid, n.ctime, n.mtime, n.version, 0,
-                                         n.aversion, owner, len(data) if data else 0, 0,
-                                         n.czxid))
+            return _pack_stat(n.czxid, n.mzxid, n.ctime, n.mtime, n.version, 0, n.aversion,
+                              owner, len(data) if data else 0, 0, n.czxid)
         ch = k.children
         nc = len(ch) if ch else 0
         cv = 2 * k.cver - nc
         if cv > 0x7FFFFFFF or cv < -0x80000000:
             cv = wrap32(cv)
-        return PackedStat(_pack_stat(n.czxid, n.mzxid, n.ctime, n.mtime, n.version, cv,
-                                     n.aversion, owner, len(data) if data else 0, nc, k.pzxid))
+        return _pack_stat(n.czxid, n.mzxid, n.ctime, n.mtime, n.version, cv, n.aversion,
+                          owner, len(data) if data else 0, nc, k.pzxid)
 
     def count_descendants(self, path: str) -> int:
         if path == ROOT:

@@ -95,7 +95,7 @@ def _read_ids(buf: Any, off: int) -> tuple[list[r.Id] | None, int]:
 
 
 # TxnHeader {long clientId, int cxid, long zxid, long time, int type}
-_TXN_HEADER = struct.Struct("!qiqqi")
+TXN_HEADER = struct.Struct("!qiqqi")
 # Plain ints for from_bytes, which runs once per txn on replay (an IntEnum attribute
 # lookup costs ~100 ns on CPython 3.11).
 _MULTI = int(OpCode.MULTI)
@@ -127,12 +127,11 @@ class Command:
     + ``vector<Id>`` auth ids + the request body (multi: the multi request encoding).
     """
 
-    __slots__ = ("zxid", "session_id", "cxid", "time_ms", "op", "request", "auth_ids", "raw",
-                 "ids_wire")
+    __slots__ = ("zxid", "session_id", "cxid", "time_ms", "op", "request", "auth_ids", "wire")
 
     def __init__(self, zxid: int, session_id: int, cxid: int, time_ms: int, op: int,
                  request: Record | SubOps | None, auth_ids: list[r.Id] | None = None,
-                 raw: bytes | None = None, ids_wire: bytes | None = None) -> None:
+                 wire: bytes | None = None) -> None:
         self.zxid = zxid
         self.session_id = session_id
         self.cxid = cxid
@@ -140,21 +139,18 @@ class Command:
         self.op = op
         self.request = request
         self.auth_ids: list[r.Id] = auth_ids if auth_ids is not None else []
-        # The request body exactly as the client sent it (what ``request`` was decoded
-        # from) and ``auth_ids`` encoded: written to the log as they are.
-        self.raw = raw
-        self.ids_wire = ids_wire
+        # The wire form when it is known up front: a client's write is logged with the
+        # request's bytes exactly as the client sent them (StateMachine.command).
+        self.wire = wire
 
     def to_bytes(self) -> bytes:
-        head = _TXN_HEADER.pack(self.session_id, self.cxid, self.zxid, self.time_ms, self.op)
-        if self.raw is not None and self.ids_wire is not None:
-            return head + self.ids_wire + self.raw      # the hot path: a client's write
-        out = bytearray(head)
+        if self.wire is not None:
+            return self.wire
+        out = bytearray(TXN_HEADER.pack(self.session_id, self.cxid, self.zxid, self.time_ms,
+                                         self.op))
         write_vector(out, self.auth_ids, _write_id)
         req = self.request
-        if self.raw is not None:
-            out += self.raw
-        elif self.op == OpCode.MULTI:
+        if self.op == OpCode.MULTI:
             encode_multi(out, req if isinstance(req, list) else [])
         elif isinstance(req, Record):
             req.encode(out)
@@ -163,8 +159,8 @@ class Command:
     @classmethod
     def from_bytes(cls, buf: bytes | bytearray | memoryview) -> Command:
         try:
-            client_id, cxid, zxid, time_ms, op = _TXN_HEADER.unpack_from(buf, 0)
-            ids, off = _read_ids(buf, _TXN_HEADER.size)
+            client_id, cxid, zxid, time_ms, op = TXN_HEADER.unpack_from(buf, 0)
+            ids, off = _read_ids(buf, TXN_HEADER.size)
             request: Record | SubOps | None
             if op == _MULTI:
                 request, off = decode_multi(buf, off, MULTI_WRITE_OPS)

@@ -104,13 +104,16 @@ class _Base:
         self._failed: StorageError | None = None
         self.batches = 0  # fsyncs done (for metrics)
         self.records = 0
+        self.logged_bytes = 0  # bytes of records appended, headers included (snapSizeLimit)
         self._unanswered = 0  # commit_batch calls whose on_done has not run yet
 
     def append(self, zxid: int, payload: bytes) -> None:
         check_order(self.last_zxid, zxid)
         if not self._buf:
             self._first = zxid
-        self._buf += encode_record(zxid, payload)
+        rec = encode_record(zxid, payload)
+        self._buf += rec
+        self.logged_bytes += len(rec)
         self.last_zxid = zxid
         self.records += 1
 
@@ -138,7 +141,9 @@ class _Base:
         if payloads:
             if not self._buf:
                 self._first = payloads[0][0]
+            size = len(self._buf)
             encode_records(self._buf, payloads)
+            self.logged_bytes += len(self._buf) - size
             self.last_zxid = prev
             self.records += len(payloads)
         fut = self.commit(inline)  # type: ignore[attr-defined]

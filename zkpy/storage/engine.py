@@ -91,14 +91,21 @@ class Storage:
     ) -> None:
         """Group-commit one batch; on_done(None) once durable, on_done(err) if it never will be.
         ``inline``: nothing else waits for the loop, so syncing on it costs nobody anything."""
-        # Counted first: a batch synced inline calls on_done (and so after_apply) right away.
-        self._due = self.policy.record(len(payloads), sum(len(p) for _, p in payloads))
         self.committer.commit_batch(payloads, on_done, inline)
 
     _due = False
+    _counted_records = 0  # the committer's totals at the last after_apply
+    _counted_bytes = 0
 
     def after_apply(self, zxid: int, image_fn: Callable[[], SnapshotImage]) -> bool:
         """Call after applying a batch (tree exactly at `zxid`): snapshot if due. True if started."""
+        # What was logged since the last call counts towards the next snapshot: counted
+        # here, once per batch, from the committer's totals (none of it per record).
+        c = self.committer
+        self._due = self.policy.record(c.records - self._counted_records,
+                                       c.logged_bytes - self._counted_bytes)
+        self._counted_records = c.records
+        self._counted_bytes = c.logged_bytes
         if not self._due or self.taker.running is not None:
             return False
         fut = self.taker.start(zxid, image_fn)

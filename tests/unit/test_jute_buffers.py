@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from zkpy.proto import records as r
-from zkpy.proto.framing import FrameReader
+from zkpy.proto.framing import FrameReader, FrameTooLarge
 from zkpy.proto.jute import MalformedRecord, Record
 
 OPEN = [r.ACL(31, r.Id("world", "anyone"))]
@@ -54,3 +54,28 @@ def test_frames_are_bytes_whatever_was_fed(kind: Callable[[bytes], Any]) -> None
     got = reader.feed(kind(stream[:5])) + reader.feed(kind(stream[5:]))  # held back, then cut
     assert got == frames and all(type(f) is bytes for f in got)
     assert reader.feed(kind(stream)) == frames and reader.buffered == 0
+
+
+def test_frames_survive_any_split_of_the_stream() -> None:
+    frames = [b"abc", b"", b"\x01" * 70, b"z" * 5000, b"q"]
+    stream = b"".join(len(f).to_bytes(4, "big") + f for f in frames)
+    for cut in range(len(stream) + 1):        # two reads, split anywhere
+        reader = FrameReader(1 << 20)
+        assert reader.feed(stream[:cut]) + reader.feed(stream[cut:]) == frames
+        assert reader.buffered == 0
+    reader = FrameReader(1 << 20)             # a big frame in many small reads
+    got: list[bytes] = []
+    for i in range(0, len(stream), 7):
+        got += reader.feed(stream[i:i + 7])
+    assert got == frames and reader.buffered == 0
+
+
+def test_too_large_frame_is_refused_when_its_length_arrives_in_pieces() -> None:
+    reader = FrameReader(100)
+    assert reader.feed(b"\x00\x00") == []
+    with pytest.raises(FrameTooLarge):
+        reader.feed(b"\x00\x65")              # 101 bytes: over the limit, before its body
+    reader = FrameReader(100)
+    assert reader.feed(b"\x00\x00\x00\x03ab") == []
+    with pytest.raises(FrameTooLarge):
+        reader.feed(b"c\xff\xff\xff\xff")     # a negative length after a complete frame

@@ -39,31 +39,36 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[bytes]:
         buf = self._buf
-        # Nothing held back (the usual case): cut the frames straight out of ``data``
-        # (a slice of bytes is one copy) and keep only an incomplete tail.
-        src: bytes | bytearray = data
+        # Frames are cut out of one bytes object (a slice of bytes is one copy and one
+        # object); only an incomplete tail is kept back in ``_buf``. A held-back tail is
+        # joined with the new data once, rather than every frame sliced out of a bytearray
+        # and then copied to bytes.
         if buf:
             buf += data
-            src = buf
+            if len(buf) < 4:
+                return []
+            (length,) = INT32.unpack_from(buf, 0)
+            if 0 <= length <= self.max_frame_bytes and len(buf) < 4 + length:
+                return []  # a big frame still arriving: no copy until it is complete
+            data = bytes(buf)
+            buf.clear()
+        elif type(data) is not bytes:
+            data = bytes(data)
         frames: list[bytes] = []
         off = 0
-        n = len(src)
+        n = len(data)
         limit = self.max_frame_bytes
         unpack = INT32.unpack_from
-        direct = src is data and type(data) is bytes  # its slices are bytes already
         while n - off >= 4:
-            (length,) = unpack(src, off)
+            (length,) = unpack(data, off)
             if length < 0 or length > limit:
                 raise FrameTooLarge(length, limit)
             end = off + 4 + length
             if end > n:
                 break
-            frames.append(src[off + 4:end] if direct else bytes(src[off + 4:end]))
+            frames.append(data[off + 4:end])
             off = end
-        if src is buf:
-            if off:
-                del buf[:off]
-        elif off < n:
+        if off < n:
             buf += data[off:] if off else data
         return frames
 

@@ -26,7 +26,7 @@ from .acl import ADMIN, CREATE, DELETE, READ, WRITE, AclCache, AclPolicy
 from .quota import QuotaTracker
 from .sessions import SessionTracker
 from .tree import SPECIAL_PATHS, DataTree, Node, parent_of, ttl_owner, wrap32
-from .types import Command, MultiResponse, StateConfig
+from .types import MultiResponse, StateConfig
 
 OK = 0
 MARSHALLINGERROR = int(Err.MARSHALLINGERROR)
@@ -87,7 +87,7 @@ class Applier:
         # False while replaying the log: nobody waits for those replies, so their Stats
         # are not built (the state change is the same).
         self.replies = True
-        # per-command context
+        # per-command context: StateMachine.apply sets it for each Command
         self.zxid = 0
         self.time = 0
         self.sid = 0
@@ -109,15 +109,6 @@ class Applier:
                                     OpCode.CHECK})
 
     # ---------------------------------------------------------------- helpers
-
-    def begin(self, cmd: Command) -> None:
-        self.zxid = cmd.zxid
-        t = cmd.time_ms
-        if t != self.time:  # one int per millisecond: nodes created together share it
-            self.time = t
-        self.sid = cmd.session_id
-        self.ids = cmd.auth_ids
-        self.triggers = []
 
     def _session(self) -> None:
         if self.sid not in self.sessions.sessions:

@@ -476,7 +476,14 @@ class StateMachine:
         if zxid > self.next_zxid:
             self.next_zxid = zxid
         ap = self._applier
-        ap.begin(cmd)
+        # The applier's per-command context, set here (a call less on every write).
+        ap.zxid = zxid
+        t = cmd.time_ms
+        if t != ap.time:  # one int per millisecond: nodes created together share it
+            ap.time = t
+        ap.sid = cmd.session_id
+        ap.ids = cmd.auth_ids
+        ap.triggers = []
         op = cmd.op
         h = ap.handlers.get(op)
         if h is not None:   # the common case first: a plain write

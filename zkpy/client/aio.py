@@ -103,8 +103,8 @@ def _read_stat(fr: bytes, off: int) -> rec.Stat:
 
 
 def _read_get(fr: bytes, off: int) -> tuple[bytes | None, rec.Stat]:
-    r, _ = rec.GetDataResponse.decode(fr, off)
-    return r.data, r.stat
+    r, _ = rec.GetDataResponse.RECORD.decode(fr, off)  # its fields, decoded once
+    return r.data, r.stat  # type: ignore[attr-defined]
 
 
 def _read_children(fr: bytes, off: int) -> list[str]:

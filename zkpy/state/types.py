@@ -124,14 +124,14 @@ class Command:
     ``DeleteContainerRequest`` for DELETE_CONTAINER and None for CLOSE_SESSION.
 
     Wire form (``to_bytes``): ``TxnHeader{clientId=session_id, cxid, zxid, time, type=op}``
-    + ``vector<Id>`` auth ids + the request body (multi: the multi request encoding).
+    + ``vector<Id>`` auth ids + the request body (multi: the multi request encoding);
+    ``wire`` holds it already when it was known at creation (else None).
     """
 
     __slots__ = ("zxid", "session_id", "cxid", "time_ms", "op", "request", "auth_ids", "wire")
 
     def __init__(self, zxid: int, session_id: int, cxid: int, time_ms: int, op: int,
-                 request: Record | SubOps | None, auth_ids: list[r.Id] | None = None,
-                 wire: bytes | None = None) -> None:
+                 request: Record | SubOps | None, auth_ids: list[r.Id] | None = None) -> None:
         self.zxid = zxid
         self.session_id = session_id
         self.cxid = cxid
@@ -139,9 +139,9 @@ class Command:
         self.op = op
         self.request = request
         self.auth_ids: list[r.Id] = auth_ids if auth_ids is not None else []
-        # The wire form when it is known up front: a client's write is logged with the
-        # request's bytes exactly as the client sent them (StateMachine.command).
-        self.wire = wire
+        # The wire form when it is known up front: StateMachine.command sets it for a
+        # client's write, whose request is logged with its bytes exactly as received.
+        self.wire: bytes | None = None
 
     def to_bytes(self) -> bytes:
         if self.wire is not None:

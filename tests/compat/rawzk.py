@@ -33,7 +33,7 @@ from zkpy.proto.ops import (
 
 # Which record follows a successful (err = 0) ReplyHeader, per request opcode.
 # None: the reply has no body. MULTI / MULTI_READ: a multi result list.
-RESPONSE_RECORDS: dict[int, type[Record] | None] = {
+RESPONSE_RECORDS: dict[int, type[Record] | type[WireRecord] | None] = {
     OpCode.CREATE: r.CreateResponse,
     OpCode.CREATE2: r.Create2Response,
     OpCode.CREATE_CONTAINER: r.Create2Response,

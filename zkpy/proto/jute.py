@@ -17,7 +17,8 @@ with -1 meaning null; vector is int32 count + items with -1 meaning null.
 from __future__ import annotations
 
 import struct
-from typing import Any, ClassVar, Self
+from collections.abc import Callable
+from typing import Any, ClassVar, Self, TypeVar
 
 # Field type codes. Records reference these in their FIELDS tables.
 INT = "i"
@@ -345,13 +346,14 @@ class WireRecord(bytes):
         cls.RECORD = type(cls.__name__, (Record,), {"FIELDS": cls.FIELDS,
                                                     "__module__": cls.__module__})
         for name, _ in cls.FIELDS:
-            setattr(cls, name, property(lambda self, n=name: getattr(self.record(), n)))
+            setattr(cls, name, _wire_field(name))
 
     def __new__(cls, *fields: Any, **named: Any) -> Self:
         return bytes.__new__(cls, cls.RECORD(*fields, **named).to_bytes())
 
     @classmethod
-    def decode(cls, buf: Any, off: int = 0) -> tuple[Self, int]:
+    def decode(  # type: ignore[override]  # a Record's decode, not bytes.decode
+            cls, buf: Any, off: int = 0) -> tuple[Self, int]:
         _, end = cls.RECORD.decode(buf, off)  # checks the layout and finds the end
         return bytes.__new__(cls, buf[off:end]), end
 
@@ -390,6 +392,13 @@ class WireRecord(bytes):
         return f"{type(self).__name__}({body})"
 
 
-as_wire = bytes.__new__
+def _wire_field(name: str) -> property:
+    """A WireRecord field: decoded from the bytes on each access."""
+    return property(lambda self: getattr(self.record(), name))
+
+
+_W = TypeVar("_W", bound=WireRecord)
+
+as_wire: Callable[[type[_W], bytes], _W] = bytes.__new__  # type: ignore[assignment]
 """``as_wire(cls, body)``: the WireRecord of class ``cls`` whose wire bytes are ``body``,
 made without a Python frame (``cls(...)`` runs one and encodes the fields)."""

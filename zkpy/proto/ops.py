@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import records as r
-from .jute import MalformedRecord, Record
+from .jute import MalformedRecord, Record, WireRecord
 from .opcodes import OpCode
 
 REQUEST_RECORDS: dict[int, type[Record] | None] = {
@@ -82,7 +82,7 @@ def encode_multi(out: bytearray, ops: list[tuple[int, Record]]) -> None:
     _END.encode(out)
 
 
-def encode_multi_results(out: bytearray, results: list[tuple[int, int, Record | None]]) -> None:
+def encode_multi_results(out: bytearray, results: list[tuple[int, int, Record | WireRecord | None]]) -> None:
     """Encode multi results: each is ``(type, err, record-or-None)``.
 
     Error results use ``type = -1`` and carry ``ErrorResponse{err}``."""
@@ -93,7 +93,7 @@ def encode_multi_results(out: bytearray, results: list[tuple[int, int, Record | 
     _END.encode(out)
 
 
-MULTI_RESULT_RECORDS: dict[int, type[Record] | None] = {
+MULTI_RESULT_RECORDS: dict[int, type[Record] | type[WireRecord] | None] = {
     OpCode.CREATE: r.CreateResponse,
     OpCode.CREATE2: r.Create2Response,
     OpCode.DELETE: None,
@@ -105,9 +105,9 @@ MULTI_RESULT_RECORDS: dict[int, type[Record] | None] = {
 }
 
 
-def decode_multi_results(buf: Any, off: int) -> tuple[list[tuple[int, int, Record | None]], int]:
+def decode_multi_results(buf: Any, off: int) -> tuple[list[tuple[int, int, Record | WireRecord | None]], int]:
     """Decode a multi / multiRead response body (used by the client)."""
-    results: list[tuple[int, int, Record | None]] = []
+    results: list[tuple[int, int, Record | WireRecord | None]] = []
     while True:
         hdr, off = r.MultiHeader.decode(buf, off)
         if hdr.done:
@@ -115,7 +115,7 @@ def decode_multi_results(buf: Any, off: int) -> tuple[list[tuple[int, int, Recor
         if hdr.type not in MULTI_RESULT_RECORDS:
             raise MalformedRecord(f"unknown multi result type {hdr.type}")
         rec_cls = MULTI_RESULT_RECORDS[hdr.type]
-        rec = None
+        rec: Record | WireRecord | None = None
         if rec_cls is not None:
             rec, off = rec_cls.decode(buf, off)
         results.append((hdr.type, hdr.err, rec))

@@ -192,6 +192,7 @@ class ClientConnection(asyncio.Protocol):
         out = self._out
         st = self.stats
         st.packets_received += len(frames)
+        req: Any  # the decoded request record (of the opcode's class)
         for fr in frames:
             try:
                 xid, op = _REQ_HDR.unpack_from(fr, 0)

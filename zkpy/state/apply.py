@@ -14,7 +14,7 @@ from typing import Any
 
 from ..paths import validate_path
 from ..proto import records as r
-from ..proto.jute import Record, as_wire
+from ..proto.jute import Record, WireRecord, as_wire
 from ..proto.opcodes import (
     CONTAINER_EPHEMERAL_OWNER,
     TTL_MAX_MS,
@@ -92,7 +92,7 @@ class Applier:
         self.time = 0
         self.sid = 0
         self.ids: list[r.Id] = []
-        self.handlers: dict[int, Callable[[int, Any], Record | None]] = {
+        self.handlers: dict[int, Callable[[int, Any], Record | WireRecord | None]] = {
             OpCode.CREATE: self.create,
             OpCode.CREATE2: self.create,
             OpCode.CREATE_CONTAINER: self.create,
@@ -237,7 +237,7 @@ class Applier:
         self.remove_node(path, node, parent)
         return None
 
-    def set_data(self, op: int, req: Any) -> Record | None:
+    def set_data(self, op: int, req: Any) -> WireRecord | None:
         # The most frequent write: _session, _path, _valid_node and _allowed written out.
         if self.sid not in self.sessions.sessions:
             raise Fail(Err.SESSIONEXPIRED)
@@ -267,7 +267,7 @@ class Applier:
         self.triggers.append((T_DATA, path, node.acl))
         return as_wire(r.SetDataResponse, tree.stat_bytes(node)) if self.replies else None
 
-    def set_acl(self, op: int, req: Any) -> Record | None:
+    def set_acl(self, op: int, req: Any) -> WireRecord | None:
         self._session()
         path = self._path(req)
         node = self._valid_node(path)
@@ -304,7 +304,7 @@ class Applier:
         """All-or-nothing; on failure: OK before, the code at, RUNTIMEINCONSISTENCY after."""
         tree = self.tree
         tree.begin()
-        results: list[tuple[int, int, Record | None]] = []
+        results: list[tuple[int, int, Record | WireRecord | None]] = []
         failed: int | None = None
         handlers = self.handlers
         for op, req in ops:
@@ -331,7 +331,7 @@ class Applier:
         tree.rollback()
         self.triggers = []
         n_ok = len(results)
-        out: list[tuple[int, int, Record | None]] = []
+        out: list[tuple[int, int, Record | WireRecord | None]] = []
         for i in range(len(ops)):
             code = OK if i < n_ok else failed if i == n_ok else RUNTIMEINCONSISTENCY
             out.append((-1, code, r.ErrorResponse(code)))

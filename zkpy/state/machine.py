@@ -49,7 +49,7 @@ from collections.abc import Hashable, Iterable, Iterator
 from typing import Any
 
 from ..proto import records as r
-from ..proto.jute import INT32, Record, as_wire
+from ..proto.jute import INT32, Record, WireRecord, as_wire
 from ..proto.opcodes import AddWatchMode, Err, OpCode, WatcherType
 from .acl import ADMIN, READ, AclCache, AclPolicy, generate_digest, mask_digests, user_of
 from .apply import T_CREATED, T_DATA, T_DELETED, Applier, Fail
@@ -66,6 +66,7 @@ from .types import (
     Conn,
     Event,
     MultiResponse,
+    Response,
     StateConfig,
     encode_ids,
 )
@@ -89,7 +90,7 @@ MARSHALLINGERROR = int(Err.MARSHALLINGERROR)
 BADARGUMENTS = int(Err.BADARGUMENTS)
 NOWATCHER = int(Err.NOWATCHER)
 
-ReadResult = tuple[int, Record | MultiResponse | None]
+ReadResult = tuple[int, Record | WireRecord | MultiResponse | None]
 _WATCHER_TYPES = frozenset(int(t) for t in WatcherType)
 _pack_len = INT32.pack
 _pack_txn_header = TXN_HEADER.pack
@@ -302,7 +303,7 @@ class StateMachine:
 
     def _multi_read(self, conn: Conn, ops: Any) -> ReadResult:
         """Not atomic: each sub-op independently; failures become error results."""
-        results: list[tuple[int, int, Record | None]] = []
+        results: list[tuple[int, int, Record | WireRecord | None]] = []
         for op, req in ops or ():
             if op == OpCode.GET_DATA:
                 err, rec = self._get_data(conn, req)
@@ -485,6 +486,7 @@ class StateMachine:
         ap.ids = cmd.auth_ids
         ap.triggers = []
         op = cmd.op
+        resp: Response
         h = ap.handlers.get(op)
         if h is not None:   # the common case first: a plain write
             try:
@@ -508,7 +510,7 @@ class StateMachine:
             a.new_session = a.closed_session = None
             return a
         err = 0
-        resp: Record | MultiResponse | None = None
+        resp = None
         new_session = None
         closed = None
         if op == OpCode.MULTI:

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..proto import records as r
-from ..proto.jute import MalformedRecord, Record, read_vector, write_vector
+from ..proto.jute import MalformedRecord, Record, WireRecord, read_vector, write_vector
 from ..proto.opcodes import OpCode
 from ..proto.ops import (
     MULTI_WRITE_OPS,
@@ -201,7 +201,7 @@ class MultiResponse:
 
     __slots__ = ("results",)
 
-    def __init__(self, results: list[tuple[int, int, Record | None]]) -> None:
+    def __init__(self, results: list[tuple[int, int, Record | WireRecord | None]]) -> None:
         self.results = results
 
     def encode(self, out: bytearray) -> None:
@@ -226,7 +226,7 @@ class MultiResponse:
         return f"MultiResponse({self.results!r})"
 
 
-Response = Record | MultiResponse | None
+Response = Record | WireRecord | MultiResponse | None
 Event = tuple[Hashable, r.WatcherEvent]
 
 

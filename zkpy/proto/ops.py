@@ -82,7 +82,11 @@ def encode_multi(out: bytearray, ops: list[tuple[int, Record]]) -> None:
     _END.encode(out)
 
 
-def encode_multi_results(out: bytearray, results: list[tuple[int, int, Record | WireRecord | None]]) -> None:
+# One multi / multiRead result: (op type or -1, err, the op's response record or None).
+MultiResult = tuple[int, int, Record | WireRecord | None]
+
+
+def encode_multi_results(out: bytearray, results: list[MultiResult]) -> None:
     """Encode multi results: each is ``(type, err, record-or-None)``.
 
     Error results use ``type = -1`` and carry ``ErrorResponse{err}``."""
@@ -105,9 +109,9 @@ MULTI_RESULT_RECORDS: dict[int, type[Record] | type[WireRecord] | None] = {
 }
 
 
-def decode_multi_results(buf: Any, off: int) -> tuple[list[tuple[int, int, Record | WireRecord | None]], int]:
+def decode_multi_results(buf: Any, off: int) -> tuple[list[MultiResult], int]:
     """Decode a multi / multiRead response body (used by the client)."""
-    results: list[tuple[int, int, Record | WireRecord | None]] = []
+    results: list[MultiResult] = []
     while True:
         hdr, off = r.MultiHeader.decode(buf, off)
         if hdr.done:

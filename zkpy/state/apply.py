@@ -26,7 +26,7 @@ from .acl import ADMIN, CREATE, DELETE, READ, WRITE, AclCache, AclPolicy
 from .quota import QuotaTracker
 from .sessions import SessionTracker
 from .tree import SPECIAL_PATHS, DataTree, Node, parent_of, ttl_owner, wrap32
-from .types import MultiResponse, StateConfig
+from .types import MultiResponse, MultiResult, StateConfig
 
 OK = 0
 MARSHALLINGERROR = int(Err.MARSHALLINGERROR)
@@ -304,7 +304,7 @@ class Applier:
         """All-or-nothing; on failure: OK before, the code at, RUNTIMEINCONSISTENCY after."""
         tree = self.tree
         tree.begin()
-        results: list[tuple[int, int, Record | WireRecord | None]] = []
+        results: list[MultiResult] = []
         failed: int | None = None
         handlers = self.handlers
         for op, req in ops:
@@ -331,7 +331,7 @@ class Applier:
         tree.rollback()
         self.triggers = []
         n_ok = len(results)
-        out: list[tuple[int, int, Record | WireRecord | None]] = []
+        out: list[MultiResult] = []
         for i in range(len(ops)):
             code = OK if i < n_ok else failed if i == n_ok else RUNTIMEINCONSISTENCY
             out.append((-1, code, r.ErrorResponse(code)))

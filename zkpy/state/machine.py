@@ -66,6 +66,7 @@ from .types import (
     Conn,
     Event,
     MultiResponse,
+    MultiResult,
     Response,
     StateConfig,
     encode_ids,
@@ -303,7 +304,7 @@ class StateMachine:
 
     def _multi_read(self, conn: Conn, ops: Any) -> ReadResult:
         """Not atomic: each sub-op independently; failures become error results."""
-        results: list[tuple[int, int, Record | WireRecord | None]] = []
+        results: list[MultiResult] = []
         for op, req in ops or ():
             if op == OpCode.GET_DATA:
                 err, rec = self._get_data(conn, req)

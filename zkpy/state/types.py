@@ -19,6 +19,7 @@ from ..proto.opcodes import OpCode
 from ..proto.ops import (
     MULTI_WRITE_OPS,
     REQUEST_RECORDS,
+    MultiResult,
     decode_multi,
     encode_multi,
     encode_multi_results,
@@ -201,7 +202,7 @@ class MultiResponse:
 
     __slots__ = ("results",)
 
-    def __init__(self, results: list[tuple[int, int, Record | WireRecord | None]]) -> None:
+    def __init__(self, results: list[MultiResult]) -> None:
         self.results = results
 
     def encode(self, out: bytearray) -> None:
